@@ -1,0 +1,167 @@
+"""Application factory: create_app() is a list of named register_* steps."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, request, session
+from flask_login import current_user
+
+from config import INSTANCE_DIR, config_for
+
+TEMPLATE_FOLDER = "../templates"
+
+
+def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
+    """Build a configured app: `config_name` picks the config class, `overrides` win."""
+    app = Flask(__name__, template_folder=TEMPLATE_FOLDER, instance_path=str(INSTANCE_DIR))
+    register_config(app, config_name, overrides)
+    register_logging(app)
+    register_extensions(app)
+    register_models(app)
+    register_login(app)
+    register_security_steps(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_context(app)
+    register_cli(app)
+    return app
+
+
+def register_config(app: Flask, config_name: str | None, overrides: dict[str, Any]) -> None:
+    """Load the config class, apply overrides, then let the class check what it needs."""
+    config_class = config_for(config_name)
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    config_class.finalise(app.config)
+
+
+def register_logging(app: Flask) -> None:
+    """Module loggers (`logging.getLogger(__name__)`) under `app` log at LOG_LEVEL;
+    libraries keep to warnings so the console shows what matters."""
+    level = app.config.get("LOG_LEVEL") or ("DEBUG" if app.debug else "INFO")
+    logging.basicConfig(level="WARNING", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("app").setLevel(level)
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions from app.extensions."""
+    from pathlib import Path
+
+    from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        default_translation_directories=str(Path(app.root_path) / "translations"),
+    )
+    bootstrap.init_app(app)
+    login_manager.init_app(app)
+
+
+def register_models(app: Flask) -> None:
+    """Import every feature's models so metadata (and `flask db migrate`) sees all tables."""
+    import app.auth.models
+    import app.core.audit
+    import app.regions.models  # noqa: F401
+
+
+def select_locale() -> str:
+    """The user's saved language, else the session's choice, else the browser's."""
+    languages = list(supported_languages())
+    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
+        if current_user.locale in languages:
+            return current_user.locale
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or languages[0]
+
+
+def supported_languages() -> list[str]:
+    """Supported interface languages, the default first."""
+    from flask import current_app
+
+    return list(current_app.config["LANGUAGES"])
+
+
+def register_login(app: Flask) -> None:
+    """Session sign-in for pages (bearer tokens are handled in core.security)."""
+    from flask_babel import lazy_gettext as _l
+
+    from app.auth.queries import load_user_for_session
+    from app.extensions import login_manager
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(load_user_for_session)
+
+
+def register_security_steps(app: Flask) -> None:
+    """CSRF, bearer tokens and security headers."""
+    from app.core.security import register_security
+
+    register_security(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """Every blueprint of the application, in one explicit list."""
+    from app.admin.views import admin_bp
+    from app.auth.api import auth_api_bp
+    from app.auth.views import auth_bp
+    from app.core.openapi import openapi_bp
+    from app.main.views import main_bp
+    from app.regions.api import regions_api_bp
+    from app.regions.views import regions_bp
+
+    for blueprint in (
+        main_bp,
+        auth_bp,
+        admin_bp,
+        regions_bp,
+        auth_api_bp,
+        regions_api_bp,
+        openapi_bp,
+    ):
+        app.register_blueprint(blueprint)
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Domain errors, HTTP errors and crashes become flashes, pages or JSON."""
+    from app.core.error_pages import register_error_handlers as register
+
+    register(app)
+
+
+def register_template_context(app: Flask) -> None:
+    """Names every template may use."""
+    from flask_babel import get_locale
+
+    from app.auth.forms import ROLE_LABELS
+    from app.core.permissions import Permission, Role, has_permission
+
+    def role_label(role: str) -> str:
+        return str(ROLE_LABELS.get(Role(role), role))
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        return {
+            "Permission": Permission,
+            "role_label": role_label,
+            "can": lambda permission: has_permission(current_user, permission),
+            "languages": app.config["LANGUAGES"],
+            "current_locale": str(get_locale() or ""),
+        }
+
+
+def register_cli(app: Flask) -> None:
+    """The `flask users`, `flask regions` and `flask demo` command groups."""
+    from app.cli import register_commands
+
+    register_commands(app)

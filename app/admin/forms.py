@@ -1,0 +1,25 @@
+"""Filters of the audit log page."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional
+
+from app.core.forms import strip
+
+
+class AuditFilterForm(FlaskForm):
+    """Who, what, which record, where and when (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    actor = StringField(_l("User"), filters=[strip], validators=[Optional(), Length(max=64)])
+    action = StringField(_l("Action"), filters=[strip], validators=[Optional(), Length(max=64)])
+    entity_type = SelectField(_l("Record type"), validators=[Optional()], validate_choice=False)
+    entity_id = StringField(_l("Record id"), filters=[strip], validators=[Optional(), Length(max=64)])
+    region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
+    occurred_from = DateField(_l("From"), validators=[Optional()])
+    occurred_to = DateField(_l("To"), validators=[Optional()])

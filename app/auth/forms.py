@@ -1,0 +1,115 @@
+"""Sign-in, account and user-administration forms (pages and API share them)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+
+from app.core.forms import KnownRegion, empty_to_none, strip
+from app.core.permissions import Role
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.STAFF: _l("Centre staff"),
+    Role.OFFICER: _l("Loan guarantee officer"),
+    Role.FOUNDER: _l("Founder"),
+}
+
+
+def role_choices() -> list[tuple[str, str]]:
+    """(value, label) pairs for the role select box."""
+    return [(role.value, str(ROLE_LABELS[role])) for role in Role]
+
+
+class LoginForm(FlaskForm):
+    """Username and password; no hints about which one was wrong."""
+
+    username = StringField(
+        _l("Username"), filters=[strip], validators=[InputRequired(), Length(max=64)]
+    )
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
+
+
+class TokenRequestForm(LoginForm):
+    """POST /api/v1/auth/token body."""
+
+
+class UserCreateForm(FlaskForm):
+    """A new account."""
+
+    username = StringField(
+        _l("Username"), filters=[strip], validators=[InputRequired(), Length(min=3, max=64)]
+    )
+    display_name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=100)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(min=10, max=128)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
+    region_code = SelectField(
+        _l("Region"), validators=[InputRequired(), KnownRegion()], validate_choice=False
+    )
+    founder_id = IntegerField(
+        _l("Founder id"),
+        filters=[empty_to_none],
+        validators=[Optional(), NumberRange(min=1)],
+        description=_l("Only for founder accounts: the founder's id in the register."),
+    )
+
+
+class UserEditForm(FlaskForm):
+    """Changes an administrator may make to an account."""
+
+    display_name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=100)])
+    role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
+    region_code = SelectField(
+        _l("Region"), validators=[InputRequired(), KnownRegion()], validate_choice=False
+    )
+    founder_id = IntegerField(
+        _l("Founder id"), filters=[empty_to_none], validators=[Optional(), NumberRange(min=1)]
+    )
+    active = BooleanField(_l("Active"))
+
+
+class PasswordResetForm(FlaskForm):
+    """An administrator sets a new password for someone."""
+
+    password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(min=10, max=128)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The passwords differ."))],
+    )
+
+
+class ChangePasswordForm(FlaskForm):
+    """A user changes their own password."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[InputRequired(), Length(max=128)]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[InputRequired(), Length(min=10, max=128)]
+    )
+    confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class UserFilterForm(FlaskForm):
+    """Filters of the user list (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Search"), filters=[strip], validators=[Optional(), Length(max=64)])
+    role = SelectField(
+        _l("Role"), choices=lambda: [("", "—"), *role_choices()], validators=[Optional()]
+    )
+    region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
+    status = SelectField(
+        _l("Status"),
+        choices=[("", "—"), ("active", _l("Active")), ("inactive", _l("Inactive"))],
+        validators=[Optional()],
+    )

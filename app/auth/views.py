@@ -1,0 +1,184 @@
+"""Sign-in and account pages, and the administrators' user pages."""
+
+from __future__ import annotations
+
+from typing import Any
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.auth import operations
+from app.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    PasswordResetForm,
+    UserCreateForm,
+    UserEditForm,
+    UserFilterForm,
+)
+from app.auth.queries import get_user, list_users_stmt
+from app.core.errors import ValidationFailed
+from app.core.pagination import paginate, read_page_request_or_first
+from app.core.permissions import Permission, permission_required
+from app.core.security import safe_next_url
+from app.core.forms import show_form_errors
+from app.extensions import db
+from app.regions.queries import region_choices
+
+auth_bp = Blueprint("auth", __name__)
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    """Sign in with username and password."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = operations.authenticate(
+            form.username.data, form.password.data, ip_address=request.remote_addr
+        )
+        db.session.commit()  # the failure counter is kept whatever the outcome
+        if result.is_locked:
+            minutes = max(1, (result.retry_after_seconds + 59) // 60)
+            flash(_("Too many failed attempts. Try again in %(n)s minutes.", n=minutes), "danger")
+        elif result.user is None:
+            flash(_("Unknown username or wrong password."), "danger")
+        else:
+            session.clear()
+            login_user(result.user)
+            session.permanent = True
+            return redirect(safe_next_url(request.args.get("next")) or url_for("main.dashboard"))
+    return render_template("auth/login.html", form=form)
+
+
+@auth_bp.post("/logout")
+@login_required
+def logout() -> Any:
+    """Sign out of this and every other session of the user."""
+    operations.sign_out_everywhere(current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You have signed out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@auth_bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    """Change one's own password; every session then has to sign in again."""
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            operations.change_own_password(
+                current_user._get_current_object(), form.current_password.data,
+                form.new_password.data,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            show_form_errors(form, error)
+        else:
+            db.session.commit()
+            logout_user()
+            session.clear()
+            flash(_("Password changed. Please sign in with the new password."), "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/change_password.html", form=form)
+
+
+# Administration of users ------------------------------------------------------------
+@auth_bp.get("/admin/users")
+@permission_required(Permission.USERS_MANAGE)
+def list_users() -> Any:
+    """All accounts, filterable by text, role, region and status."""
+    filters = UserFilterForm(request.args)
+    filters.region_code.choices = [("", "—"), *region_choices()]
+    values = filters.data if filters.validate() else {}
+    pagination = paginate(
+        list_users_stmt(
+            q=values.get("q"),
+            role=values.get("role"),
+            region_code=values.get("region_code"),
+            status=values.get("status"),
+        ),
+        read_page_request_or_first(request.args),
+    )
+    return render_template("auth/users.html", filters=filters, pagination=pagination)
+
+
+@auth_bp.route("/admin/users/new", methods=["GET", "POST"])
+@permission_required(Permission.USERS_MANAGE)
+def create_user() -> Any:
+    """Add an account."""
+    form = UserCreateForm()
+    form.region_code.choices = region_choices()
+    if form.validate_on_submit():
+        try:
+            user = operations.create_user(
+                current_user,
+                username=form.username.data,
+                password=form.password.data,
+                role=form.role.data,
+                region_code=form.region_code.data,
+                founder_id=form.founder_id.data,
+                display_name=form.display_name.data or "",
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            show_form_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s created.", name=user.username), "success")
+            return redirect(url_for("auth.list_users"))
+    return render_template("auth/user_form.html", form=form, user=None)
+
+
+@auth_bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@permission_required(Permission.USERS_MANAGE)
+def edit_user(user_id: int) -> Any:
+    """Change an account's name, role, region, founder link or status."""
+    user = get_user(user_id) or abort(404)
+    form = UserEditForm(obj=user)
+    form.region_code.choices = region_choices()
+    if form.validate_on_submit():
+        try:
+            operations.update_user(
+                current_user,
+                user,
+                display_name=form.display_name.data or "",
+                role=form.role.data,
+                region_code=form.region_code.data,
+                founder_id=form.founder_id.data,
+                active=form.active.data,
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            show_form_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Account %(name)s saved.", name=user.username), "success")
+            return redirect(url_for("auth.list_users"))
+    return render_template("auth/user_form.html", form=form, user=user)
+
+
+@auth_bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])
+@permission_required(Permission.USERS_MANAGE)
+def reset_password(user_id: int) -> Any:
+    """Set a new password for someone who lost theirs."""
+    user = get_user(user_id) or abort(404)
+    form = PasswordResetForm()
+    if form.validate_on_submit():
+        try:
+            operations.reset_password(current_user, user, form.password.data)
+        except ValidationFailed as error:
+            db.session.rollback()
+            show_form_errors(form, error)
+        else:
+            db.session.commit()
+            flash(
+                _("New password set for %(name)s; their sessions have ended.", name=user.username),
+                "success",
+            )
+            return redirect(url_for("auth.list_users"))
+    return render_template("auth/reset_password.html", form=form, user=user)

@@ -1,0 +1,88 @@
+"""How errors reach people: JSON bodies on the API, flashes and error pages elsewhere."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from app.core.api import json_response
+from app.core.errors import DomainError, TooManyAttempts
+from app.core.permissions import is_api_request
+from app.extensions import db
+
+log = logging.getLogger(__name__)
+
+PAGE_TEMPLATES = {403: "errors/403.html", 404: "errors/404.html", 500: "errors/500.html"}
+
+
+def _http_message(status: int, default: str) -> str:
+    messages = {
+        400: _("The request could not be understood."),
+        401: _("Please sign in."),
+        403: _("You do not have permission to do this."),
+        404: _("Not found."),
+        405: _("This method is not allowed here."),
+        413: _("The upload is too large."),
+        415: _("Unsupported content type."),
+        429: _("Too many attempts; please wait and try again."),
+        500: _("Something went wrong on our side. The error has been logged."),
+    }
+    return messages.get(status, default)
+
+
+def handle_domain_error(error: DomainError) -> Any:
+    """Roll back; answer JSON on the API, flash and go back on pages."""
+    db.session.rollback()
+    if is_api_request():
+        response = json_response(error.to_json(), error.status_code)
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after_seconds)
+        return response
+    flash(error.message, "danger")
+    target = request.referrer if request.referrer else url_for("main.dashboard")
+    return redirect(target)
+
+
+def handle_http_error(error: HTTPException) -> Any:
+    """Standard HTTP errors in the format of the part of the site that raised them."""
+    status = error.code or 500
+    if status >= 500:
+        db.session.rollback()
+    if is_api_request():
+        message = _http_message(status, error.description or "")
+        if status == 400 and error.description and "CSRF" in error.description:
+            message = _("The CSRF token is missing or invalid.")
+        response = json_response({"error": message}, status)
+        if status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        if valid_methods := getattr(error, "valid_methods", None):
+            response.headers["Allow"] = ", ".join(valid_methods)
+        return response
+    template = PAGE_TEMPLATES.get(status, "errors/generic.html")
+    return (
+        render_template(
+            template, status=status, message=_http_message(status, error.description or "")
+        ),
+        status,
+    )
+
+
+def handle_unexpected_error(error: Exception) -> Any:
+    """Log the traceback, roll back, and show a 500 without internals."""
+    log.exception("Unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    if is_api_request():
+        return json_response({"error": _http_message(500, "")}, 500)
+    return render_template("errors/500.html", status=500, message=_http_message(500, "")), 500
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map domain errors, HTTP errors and crashes to answers."""
+    app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    if not app.testing:
+        app.register_error_handler(Exception, handle_unexpected_error)

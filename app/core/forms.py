@@ -1,0 +1,109 @@
+"""Shared form pieces: field validators backed by core.validators, and input clean-up.
+
+Forms describe the shape of input for pages and the API alike; rules that need the
+database stay in operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from wtforms import Field, Form
+from wtforms.validators import ValidationError
+
+from app.core import validators
+
+
+def strip(value: Any) -> Any:
+    """Trim surrounding white space from text input."""
+    return value.strip() if isinstance(value, str) else value
+
+
+def empty_to_none(value: Any) -> Any:
+    """Treat an empty optional text box as 'not given'."""
+    return None if value == "" else value
+
+
+class IdNumber:
+    """A GB 11643 resident ID number with a correct check character."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validators.parse_id_number(field.data).id_number
+        except validators.InvalidValue as error:
+            raise ValidationError(self.message or _id_number_message(error.code)) from None
+
+
+def _id_number_message(code: str) -> str:
+    messages = {
+        "length": _l("An ID number has 18 characters."),
+        "format": _l("An ID number is 17 digits followed by a digit or X."),
+        "birth_date": _l("The birth date inside this ID number is not possible."),
+        "checksum": _l("This ID number's check character is wrong; please check each digit."),
+    }
+    return str(messages.get(code, messages["format"]))
+
+
+class Uscc:
+    """A GB 32100 unified social credit code with a correct check character."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validators.parse_uscc(field.data)
+        except validators.InvalidValue as error:
+            message = (
+                _l("This credit code's check character is wrong; please check each character.")
+                if error.code == "checksum"
+                else _l("A unified social credit code has 18 digits or capital letters.")
+            )
+            raise ValidationError(str(message)) from None
+
+
+class MobileNumber:
+    """An 11-digit mainland China mobile number."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        try:
+            field.data = validators.parse_mobile(field.data)
+        except validators.InvalidValue:
+            raise ValidationError(
+                str(_l("Enter an 11-digit mainland mobile number starting with 1."))
+            ) from None
+
+
+class KnownRegion:
+    """A region code that exists in the region table."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        from app.regions.queries import get_region
+
+        if get_region(str(field.data)) is None:
+            raise ValidationError(str(_l("Unknown region.")))
+
+
+def show_form_errors(form: Form, error: Any) -> None:
+    """Put an operation's per-field errors next to the fields they name.
+
+    Errors about fields the form does not show are flashed instead, so none is lost.
+    """
+    from flask import flash
+
+    for name, messages in getattr(error, "errors", {}).items():
+        field = form._fields.get(name)
+        if field is None:
+            for message in messages:
+                flash(message, "danger")
+            continue
+        field.errors = [*field.errors, *messages]

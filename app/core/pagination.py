@@ -1,0 +1,85 @@
+"""Pagination for pages and the API: one way to read page/per_page and to count."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from flask_sqlalchemy.pagination import Pagination
+from sqlalchemy import Select
+
+from app.core.errors import ValidationFailed
+from app.extensions import db
+
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 200
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    """Which page of a list the client asked for."""
+
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+
+
+def read_page_request(
+    args: Mapping[str, str], *, default_per_page: int = DEFAULT_PER_PAGE
+) -> PageRequest:
+    """Read `page` and `per_page` from query arguments, naming the field that is wrong."""
+    errors: dict[str, list[str]] = {}
+    values = {"page": 1, "per_page": default_per_page}
+    for field, lowest, highest in (("page", 1, None), ("per_page", 1, MAX_PER_PAGE)):
+        raw = args.get(field)
+        if raw in (None, ""):
+            continue
+        try:
+            number = int(raw)
+        except ValueError:
+            errors[field] = [_("Must be a whole number.")]
+            continue
+        if number < lowest or (highest is not None and number > highest):
+            errors[field] = [
+                _("Must be between %(low)s and %(high)s.", low=lowest, high=highest)
+                if highest
+                else _("Must be at least %(low)s.", low=lowest)
+            ]
+            continue
+        values[field] = number
+    if errors:
+        raise ValidationFailed(errors)
+    return PageRequest(**values)
+
+
+def paginate(stmt: Select, page_request: PageRequest) -> Pagination:
+    """Run `stmt` for one page, with the total count, never failing on a page past the end."""
+    return db.paginate(
+        stmt,
+        page=page_request.page,
+        per_page=page_request.per_page,
+        max_per_page=MAX_PER_PAGE,
+        error_out=False,
+        count=True,
+    )
+
+
+def page_envelope(pagination: Pagination, serialise: Callable[[Any], dict]) -> dict[str, Any]:
+    """The API list answer: {items, page, per_page, total}."""
+    return {
+        "items": [serialise(item) for item in pagination.items],
+        "page": pagination.page,
+        "per_page": pagination.per_page,
+        "total": pagination.total,
+    }
+
+
+def read_page_request_or_first(
+    args: Mapping[str, str], *, default_per_page: int = DEFAULT_PER_PAGE
+) -> PageRequest:
+    """For pages: a hand-edited, invalid page number shows the first page instead of an error."""
+    try:
+        return read_page_request(args, default_per_page=default_per_page)
+    except ValidationFailed:
+        return PageRequest(1, default_per_page)

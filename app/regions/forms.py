@@ -1,0 +1,41 @@
+"""The form an administrator uses to add one region."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from app.core.forms import empty_to_none, strip
+from app.regions.models import RegionLevel
+
+
+class RegionForm(FlaskForm):
+    """code, name, level, parent_code (cities), name_en."""
+
+    code = StringField(
+        _l("Code"),
+        filters=[strip],
+        validators=[
+            InputRequired(),
+            Regexp(r"^[1-9]\d{5}$", message=_l("A region code is six digits (GB/T 2260).")),
+        ],
+    )
+    name = StringField(
+        _l("Name (Chinese)"), filters=[strip], validators=[InputRequired(), Length(max=64)]
+    )
+    name_en = StringField(
+        _l("Name (English)"), filters=[strip, empty_to_none], validators=[Length(max=128)]
+    )
+    level = SelectField(
+        _l("Level"),
+        choices=[(RegionLevel.PROVINCE.value, _l("Province")), (RegionLevel.CITY.value, _l("City / county / district"))],
+        validators=[InputRequired()],
+    )
+    parent_code = SelectField(
+        _l("Province"),
+        filters=[empty_to_none],
+        validators=[Optional()],
+        validate_choice=False,
+    )

@@ -1,0 +1,52 @@
+"""Reads of the region tree for pages, forms and the API."""
+
+from __future__ import annotations
+
+from sqlalchemy import case, select
+
+from app.extensions import db
+from app.regions.models import Region, RegionLevel
+
+
+def get_region(code: str) -> Region | None:
+    """The region with this code, or None."""
+    return db.session.get(Region, code)
+
+
+def list_regions_stmt(*, level: str | None = None, parent_code: str | None = None):
+    """Regions ordered as a tree: each province followed by its cities."""
+    province_of = case(
+        (Region.level == RegionLevel.PROVINCE, Region.code), else_=Region.parent_code
+    )
+    stmt = select(Region).order_by(
+        province_of, case((Region.level == RegionLevel.PROVINCE, 0), else_=1), Region.code
+    )
+    if level:
+        stmt = stmt.where(Region.level == level)
+    if parent_code:
+        stmt = stmt.where(Region.parent_code == parent_code)
+    return stmt
+
+
+def list_regions(*, level: str | None = None, parent_code: str | None = None) -> list[Region]:
+    """All regions (optionally one level or one province's children), in tree order."""
+    return list(db.session.scalars(list_regions_stmt(level=level, parent_code=parent_code)))
+
+
+def region_choices() -> list[tuple[str, str]]:
+    """(code, label) pairs for select boxes, cities indented under their province."""
+    return [
+        (
+            region.code,
+            f"{region.code} {region.display_name}"
+            if region.is_province
+            else f"\u3000{region.code} {region.display_name}",
+        )
+        for region in list_regions()
+    ]
+
+
+def region_codes_in(code: str) -> list[str]:
+    """The region's own code and, for a province, the codes of its cities."""
+    stmt = select(Region.code).where((Region.code == code) | (Region.parent_code == code))
+    return list(db.session.scalars(stmt))

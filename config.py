@@ -1,0 +1,188 @@
+"""Configuration classes, read from the environment.
+
+`APP_ENV` picks the class (`development` by default, `testing`, `production`).
+Development keeps everything in `instance/` so a fresh clone runs with no setup;
+production refuses to start without the settings that must never default.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when the environment lacks a setting the chosen configuration requires."""
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _normalise_database_url(url: str) -> str:
+    """Point plain `postgresql://` URLs at psycopg 3, the only PostgreSQL driver installed."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class BaseConfig:
+    """Settings shared by every environment."""
+
+    ENV_NAME = "base"
+    SECRET_KEY: str | None = None
+    SQLALCHEMY_DATABASE_URI: str | None = None
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    SQLALCHEMY_RECORD_QUERIES = False
+
+    # Sessions: a working day long, never readable from scripts, not sent cross-site.
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=_env_int("SESSION_HOURS", 10))
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    REMEMBER_COOKIE_DURATION = timedelta(hours=_env_int("SESSION_HOURS", 10))
+    REMEMBER_COOKIE_HTTPONLY = True
+
+    # CSRF is checked by our own before_request so that bearer-token API calls can skip it.
+    WTF_CSRF_CHECK_DEFAULT = False
+    WTF_CSRF_TIME_LIMIT = None  # the session lifetime already bounds the token
+
+    MAX_CONTENT_LENGTH = _env_int("MAX_UPLOAD_MB", 20) * 1024 * 1024
+
+    BABEL_DEFAULT_LOCALE = "zh_CN"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Shanghai"
+    LANGUAGES = {"zh_CN": "简体中文", "en": "English"}
+
+    BOOTSTRAP_SERVE_LOCAL = True
+    BOOTSTRAP_BTN_SIZE = "md"
+
+    # Argon2id at the OWASP password-storage recommendation or stronger.
+    ARGON2_TIME_COST = _env_int("ARGON2_TIME_COST", 3)
+    ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 65536)
+    ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
+
+    # Failed logins: after LOGIN_FREE_FAILURES the key is locked, doubling each time.
+    LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_LOCK_BASE_SECONDS = _env_int("LOGIN_LOCK_BASE_SECONDS", 30)
+    LOGIN_LOCK_MAX_SECONDS = _env_int("LOGIN_LOCK_MAX_SECONDS", 15 * 60)
+    LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 30)
+
+    API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
+    API_MAX_PER_PAGE = 200
+
+    HSTS_SECONDS = 0
+    LOG_LEVEL = os.environ.get("LOG_LEVEL")
+    SMTP_HOST = os.environ.get("SMTP_HOST")
+    SMTP_PORT = _env_int("SMTP_PORT", 587)
+    SMTP_USER = os.environ.get("SMTP_USER")
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
+    SMTP_SENDER = os.environ.get("SMTP_SENDER")
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        """Fill or check settings that depend on the environment at start-up."""
+        config["SECRET_KEY"] = config.get("SECRET_KEY") or os.environ.get("SECRET_KEY")
+        url = os.environ.get("DATABASE_URL")
+        if url:
+            config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(url)
+
+
+class DevelopmentConfig(BaseConfig):
+    """A laptop or a single intranet box: SQLite in instance/, a generated secret key."""
+
+    ENV_NAME = "development"
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        super().finalise(config)
+        INSTANCE_DIR.mkdir(exist_ok=True)
+        if not config.get("SQLALCHEMY_DATABASE_URI"):
+            config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{INSTANCE_DIR / 'founderpath.db'}"
+        if not config.get("SECRET_KEY"):
+            config["SECRET_KEY"] = _instance_secret_key()
+
+
+class TestingConfig(BaseConfig):
+    """The test suite: fast password hashing, the database named by TEST_DATABASE_URL."""
+
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "testing-secret-key"  # noqa: S105 - a fixed key keeps test sessions reproducible
+    ARGON2_TIME_COST = 1
+    ARGON2_MEMORY_COST_KIB = 1024
+    LOGIN_LOCK_BASE_SECONDS = 30
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        url = os.environ.get("TEST_DATABASE_URL")
+        if url and not config.get("SQLALCHEMY_DATABASE_URI"):
+            config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(url)
+        if not config.get("SQLALCHEMY_DATABASE_URI"):
+            raise ConfigurationError("TestingConfig needs SQLALCHEMY_DATABASE_URI")
+
+
+class ProductionConfig(BaseConfig):
+    """gunicorn behind a reverse proxy, PostgreSQL, HTTPS."""
+
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+    REMEMBER_COOKIE_SECURE = True
+    HSTS_SECONDS = 31536000
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def finalise(cls, config: dict) -> None:
+        super().finalise(config)
+        missing = [
+            name
+            for name, value in (
+                ("SECRET_KEY", config.get("SECRET_KEY")),
+                ("DATABASE_URL", config.get("SQLALCHEMY_DATABASE_URI")),
+            )
+            if not value
+        ]
+        if missing:
+            raise ConfigurationError(
+                "Production configuration needs these environment variables: " + ", ".join(missing)
+            )
+
+
+CONFIGS: dict[str, type[BaseConfig]] = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_for(name: str | None = None) -> type[BaseConfig]:
+    """Return the configuration class named by `name` or by the APP_ENV variable."""
+    key = (name or os.environ.get("APP_ENV") or "development").strip().lower()
+    try:
+        return CONFIGS[key]
+    except KeyError:
+        raise ConfigurationError(
+            f"APP_ENV must be one of {', '.join(CONFIGS)}, not {key!r}"
+        ) from None
+
+
+def _instance_secret_key() -> str:
+    """Keep one random development key in instance/ so sessions survive restarts."""
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()

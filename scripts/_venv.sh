@@ -1,0 +1,24 @@
+# Shared by scripts/run and scripts/test: make .venv with the pinned dependencies and the
+# compiled translations. Sourced, not executed.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+VENV="$ROOT/.venv"
+REQUIREMENTS="${REQUIREMENTS:-requirements.txt}"
+STAMP="$VENV/.installed-$(basename "$REQUIREMENTS")"
+
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "Creating $VENV ..."
+  "$PYTHON" -m venv "$VENV"
+fi
+# Reinstall only when the requirement files changed since the last install.
+if [ ! -f "$STAMP" ] || [ requirements.txt -nt "$STAMP" ] || [ "$REQUIREMENTS" -nt "$STAMP" ]; then
+  echo "Installing dependencies from $REQUIREMENTS ..."
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+  touch "$STAMP"
+fi
+export PATH="$VENV/bin:$PATH"
+export FLASK_APP=wsgi
+# Compile the translation catalogs (the .mo files are built, never committed).
+pybabel compile -d app/translations -q
