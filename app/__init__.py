@@ -73,9 +73,9 @@ def register_models(app: Flask) -> None:
 def select_locale() -> str:
     """The user's saved language, else the session's choice, else the browser's."""
     languages = list(supported_languages())
-    if current_user and getattr(current_user, "is_authenticated", False) and current_user.locale:
-        if current_user.locale in languages:
-            return current_user.locale
+    saved = getattr(current_user, "locale", None) if current_user else None
+    if saved in languages:
+        return saved
     chosen = session.get("locale")
     if chosen in languages:
         return chosen

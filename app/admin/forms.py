@@ -19,7 +19,9 @@ class AuditFilterForm(FlaskForm):
     actor = StringField(_l("User"), filters=[strip], validators=[Optional(), Length(max=64)])
     action = StringField(_l("Action"), filters=[strip], validators=[Optional(), Length(max=64)])
     entity_type = SelectField(_l("Record type"), validators=[Optional()], validate_choice=False)
-    entity_id = StringField(_l("Record id"), filters=[strip], validators=[Optional(), Length(max=64)])
+    entity_id = StringField(
+        _l("Record id"), filters=[strip], validators=[Optional(), Length(max=64)]
+    )
     region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
     occurred_from = DateField(_l("From"), validators=[Optional()])
     occurred_to = DateField(_l("To"), validators=[Optional()])

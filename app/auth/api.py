@@ -12,7 +12,13 @@ from app.auth import operations
 from app.auth.forms import TokenRequestForm, UserCreateForm, UserFilterForm
 from app.auth.models import User
 from app.auth.queries import list_users_stmt
-from app.core.api import api_endpoint, json_response, read_json_form, read_query_form, validate_or_raise
+from app.core.api import (
+    api_endpoint,
+    json_response,
+    read_json_form,
+    read_query_form,
+    validate_or_raise,
+)
 from app.core.errors import TooManyAttempts
 from app.core.pagination import page_envelope, paginate, read_page_request
 from app.core.permissions import Permission, permission_required

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import KnownRegion, empty_to_none, strip
+from app.core.forms import KnownRegion, empty_to_none, strip, with_blank
 from app.core.permissions import Role
 
 ROLE_LABELS = {
@@ -18,9 +19,9 @@ ROLE_LABELS = {
 }
 
 
-def role_choices() -> list[tuple[str, str]]:
-    """(value, label) pairs for the role select box."""
-    return [(role.value, str(ROLE_LABELS[role])) for role in Role]
+def role_choices() -> list[SelectChoice]:
+    """The role select box's options."""
+    return [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
 class LoginForm(FlaskForm):
@@ -105,11 +106,16 @@ class UserFilterForm(FlaskForm):
 
     q = StringField(_l("Search"), filters=[strip], validators=[Optional(), Length(max=64)])
     role = SelectField(
-        _l("Role"), choices=lambda: [("", "—"), *role_choices()], validators=[Optional()]
+        _l("Role"), choices=lambda: with_blank(role_choices()), validators=[Optional()]
     )
     region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
     status = SelectField(
         _l("Status"),
-        choices=[("", "—"), ("active", _l("Active")), ("inactive", _l("Inactive"))],
+        choices=lambda: with_blank(
+            [
+                SelectChoice("active", str(_l("Active"))),
+                SelectChoice("inactive", str(_l("Inactive"))),
+            ]
+        ),
         validators=[Optional()],
     )

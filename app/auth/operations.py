@@ -49,9 +49,7 @@ def password_errors(password: str | None) -> list[str]:
     return []
 
 
-def _account_errors(
-    *, role: str, region_code: str, founder_id: int | None
-) -> dict[str, list[str]]:
+def _account_errors(*, role: str, region_code: str, founder_id: int | None) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if role not in {r.value for r in Role}:
         errors["role"] = [_("Choose one of the roles.")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -18,10 +19,10 @@ from app.auth.forms import (
 )
 from app.auth.queries import get_user, list_users_stmt
 from app.core.errors import ValidationFailed
+from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
 from app.core.permissions import Permission, permission_required
 from app.core.security import safe_next_url
-from app.core.forms import show_form_errors
 from app.extensions import db
 from app.regions.queries import region_choices
 
@@ -72,7 +73,8 @@ def change_password() -> Any:
     if form.validate_on_submit():
         try:
             operations.change_own_password(
-                current_user._get_current_object(), form.current_password.data,
+                current_user._get_current_object(),
+                form.current_password.data,
                 form.new_password.data,
             )
         except ValidationFailed as error:
@@ -93,7 +95,7 @@ def change_password() -> Any:
 def list_users() -> Any:
     """All accounts, filterable by text, role, region and status."""
     filters = UserFilterForm(request.args)
-    filters.region_code.choices = [("", "—"), *region_choices()]
+    filters.region_code.choices = with_blank(region_choices())
     values = filters.data if filters.validate() else {}
     pagination = paginate(
         list_users_stmt(

@@ -72,7 +72,7 @@ def _expected_type(field_obj: Any) -> tuple[tuple[type, ...], str]:
     if isinstance(field_obj, IntegerField):
         return (int,), _("Expected a whole number.")
     if isinstance(field_obj, DecimalField | FloatField):
-        return (str, int), _("Expected an amount as a string, like \"1234.50\".")
+        return (str, int), _('Expected an amount as a string, like "1234.50".')
     if isinstance(field_obj, FieldList | SelectMultipleField):
         return (list,), _("Expected a list.")
     if isinstance(field_obj, DateField):

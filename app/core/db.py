@@ -60,7 +60,7 @@ def to_money(value: Any) -> Decimal:
 
     Floats are refused because they cannot say 0.1 exactly; callers pass Decimal, int or str.
     """
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, bool | float):
         raise TypeError("money must be Decimal, int or str, never float or bool")
     try:
         amount = Decimal(value) if not isinstance(value, Decimal) else value

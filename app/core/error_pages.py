@@ -73,7 +73,7 @@ def handle_http_error(error: HTTPException) -> Any:
 
 def handle_unexpected_error(error: Exception) -> Any:
     """Log the traceback, roll back, and show a 500 without internals."""
-    log.exception("Unhandled error on %s %s", request.method, request.path)
+    log.error("Unhandled error on %s %s", request.method, request.path, exc_info=error)
     db.session.rollback()
     if is_api_request():
         return json_response({"error": _http_message(500, "")}, 500)

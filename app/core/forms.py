@@ -10,9 +10,17 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from wtforms import Field, Form
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from app.core import validators
+
+NO_CHOICE = SelectChoice("", "—")
+
+
+def with_blank(choices: list[SelectChoice]) -> list[SelectChoice]:
+    """Filter boxes start with an empty "any" choice."""
+    return [NO_CHOICE, *choices]
 
 
 def strip(value: Any) -> Any:

@@ -177,7 +177,9 @@ def _operation(rule: Rule, method: str, endpoint: Endpoint) -> dict[str, Any]:
         schema_ref = "ValidationErrors" if status == 422 else "Error"
         operation["responses"][str(status)] = {
             "description": ERROR_DESCRIPTIONS.get(status, "Error"),
-            "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}},
+            "content": {
+                "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}
+            },
         }
     if not endpoint.public:
         operation["security"] = [{"bearerAuth": []}, {"session": []}]

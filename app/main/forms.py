@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 
 class LanguageForm(FlaskForm):
     """Choose the interface language."""
 
-    locale = SelectField(choices=[("zh_CN", "简体中文"), ("en", "English")], validators=[InputRequired()])
+    locale = SelectField(
+        choices=[SelectChoice("zh_CN", "简体中文"), SelectChoice("en", "English")],
+        validators=[InputRequired()],
+    )
     next = HiddenField()

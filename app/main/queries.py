@@ -15,13 +15,13 @@ def count_active_users_by_role() -> dict[str, int]:
     rows = db.session.execute(
         select(User.role, func.count()).where(User.active.is_(True)).group_by(User.role)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def count_regions_by_level() -> dict[str, int]:
     """Provinces and cities known to the platform."""
     rows = db.session.execute(select(Region.level, func.count()).group_by(Region.level))
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def list_recent_audit_entries(limit: int = 8) -> list[AuditEntry]:

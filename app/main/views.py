@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
-from app.core.security import safe_next_url
 from app.core.permissions import Permission, has_permission, permission_required
+from app.core.security import safe_next_url
 from app.extensions import db
 from app.main.forms import LanguageForm
 from app.main.queries import (

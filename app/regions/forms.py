@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
 from app.core.forms import empty_to_none, strip
@@ -30,7 +31,10 @@ class RegionForm(FlaskForm):
     )
     level = SelectField(
         _l("Level"),
-        choices=[(RegionLevel.PROVINCE.value, _l("Province")), (RegionLevel.CITY.value, _l("City / county / district"))],
+        choices=lambda: [
+            SelectChoice(RegionLevel.PROVINCE.value, str(_l("Province"))),
+            SelectChoice(RegionLevel.CITY.value, str(_l("City / county / district"))),
+        ],
         validators=[InputRequired()],
     )
     parent_code = SelectField(

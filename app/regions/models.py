@@ -32,9 +32,7 @@ class Region(Base):
     )
 
     parent: Mapped[Region | None] = relationship(remote_side=[code], back_populates="children")
-    children: Mapped[list[Region]] = relationship(
-        back_populates="parent", order_by="Region.code"
-    )
+    children: Mapped[list[Region]] = relationship(back_populates="parent", order_by="Region.code")
 
     __table_args__ = (
         CheckConstraint("level IN ('province', 'city')", name="level"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import case, select
+from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.regions.models import Region, RegionLevel
@@ -33,10 +34,10 @@ def list_regions(*, level: str | None = None, parent_code: str | None = None) ->
     return list(db.session.scalars(list_regions_stmt(level=level, parent_code=parent_code)))
 
 
-def region_choices() -> list[tuple[str, str]]:
-    """(code, label) pairs for select boxes, cities indented under their province."""
+def region_choices() -> list[SelectChoice]:
+    """Options for region select boxes, cities indented under their province."""
     return [
-        (
+        SelectChoice(
             region.code,
             f"{region.code} {region.display_name}"
             if region.is_province

@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from app.core.errors import ValidationFailed
-from app.core.forms import show_form_errors
+from app.core.forms import show_form_errors, with_blank
 from app.core.permissions import Permission, permission_required
 from app.extensions import db
 from app.regions.forms import RegionForm
@@ -32,9 +33,12 @@ def index() -> Any:
 def new_region() -> Any:
     """Add a province or a city/county/district."""
     form = RegionForm()
-    form.parent_code.choices = [("", "—")] + [
-        (r.code, f"{r.code} {r.display_name}") for r in list_regions(level=RegionLevel.PROVINCE)
-    ]
+    form.parent_code.choices = with_blank(
+        [
+            SelectChoice(r.code, f"{r.code} {r.display_name}")
+            for r in list_regions(level=RegionLevel.PROVINCE)
+        ]
+    )
     if form.validate_on_submit():
         try:
             region = create_region(
@@ -50,6 +54,8 @@ def new_region() -> Any:
             show_form_errors(form, error)
         else:
             db.session.commit()
-            flash(_("Region %(code)s %(name)s added.", code=region.code, name=region.name), "success")
+            flash(
+                _("Region %(code)s %(name)s added.", code=region.code, name=region.name), "success"
+            )
             return redirect(url_for("regions.index"))
     return render_template("regions/form.html", form=form)
