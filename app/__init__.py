@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, request, session
+from flask import Flask, has_request_context, request, session
 from flask_login import current_user
 
 from config import INSTANCE_DIR, config_for
@@ -71,8 +71,13 @@ def register_models(app: Flask) -> None:
 
 
 def select_locale() -> str:
-    """The user's saved language, else the session's choice, else the browser's."""
+    """The user's saved language, else the session's choice, else the browser's.
+
+    Outside a request (commands, jobs) messages use the default language.
+    """
     languages = list(supported_languages())
+    if not has_request_context():
+        return languages[0]
     saved = getattr(current_user, "locale", None) if current_user else None
     if saved in languages:
         return saved

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -53,16 +54,41 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own application context.
+
+    Tests keep an app context open to use the database directly; Flask would reuse it for
+    requests, sharing `g` (and so the signed-in user) between requests and clients. Here
+    the test's context steps aside during each request, as it does in production.
+    """
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        outer = _cv_app.get(None)
+        if outer is None:
+            return super().open(*args, **kwargs)
+        outer.pop()
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            outer.push()
+
+
+def _make_app(database_url: str, **overrides: Any) -> Flask:
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, **overrides)
+    app.test_client_class = FreshContextClient
+    return app
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Flask:
     """The application under test (CSRF off; see csrf_app for the protected variant)."""
-    return create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=False)
+    return _make_app(database_url, WTF_CSRF_ENABLED=False)
 
 
 @pytest.fixture(scope="session")
 def csrf_app(database_url: str) -> Flask:
     """The application with CSRF checks on, as in production."""
-    return create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, WTF_CSRF_ENABLED=True)
+    return _make_app(database_url, WTF_CSRF_ENABLED=True)
 
 
 def _isolated_session(flask_app: Flask) -> Iterator[Any]:
@@ -107,6 +133,7 @@ def login_as(client: FlaskClient) -> Callable[..., Any]:
     def sign_in(role: str, region: str = "460100", **user_fields: Any) -> Any:
         user = make_user(role=role, region_code=region, **user_fields)
         db.session.commit()
+        db.session.refresh(user)  # loaded now, so still readable once the request detaches it
         response = client.post(
             "/login", data={"username": user.username, "password": DEFAULT_PASSWORD}
         )
@@ -153,6 +180,7 @@ def api_as(client: FlaskClient) -> Callable[..., ApiClient]:
     def make_client(role: str, region: str = "460100", **user_fields: Any) -> ApiClient:
         user = make_user(role=role, region_code=region, **user_fields)
         db.session.commit()
+        db.session.refresh(user)
         response = client.post(
             "/api/v1/auth/token", json={"username": user.username, "password": DEFAULT_PASSWORD}
         )

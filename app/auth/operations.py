@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -179,11 +179,12 @@ def _set_password(user: User, password: str) -> None:
 
 def _end_all_access(user: User) -> None:
     user.session_version = User.session_version + 1
-    db.session.execute(
-        update(ApiToken)
-        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
-        .values(revoked_at=_now())
+    # A user has a handful of tokens; loading them keeps the session's copies current.
+    open_tokens = select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
     )
+    for token in db.session.scalars(open_tokens):
+        token.revoked_at = _now()
     db.session.flush()
     db.session.refresh(user, ["session_version"])
 
