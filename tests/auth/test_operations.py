@@ -154,11 +154,11 @@ def test_wrong_password_and_unknown_user_fail_alike_and_are_counted(db_session):
     user = make_user()
     wrong = operations.authenticate(user.username, "wrong password!", ip_address="10.0.0.1")
     unknown = operations.authenticate("nobody.here", "wrong password!", ip_address="10.0.0.1")
-    assert wrong.user is None and unknown.user is None
-    assert not wrong.is_locked and not unknown.is_locked
-    counts = {
-        row.key: row.failures for row in db.session.scalars(select(LoginThrottle)).all()
-    }
+    assert wrong.user is None
+    assert unknown.user is None
+    assert not wrong.is_locked
+    assert not unknown.is_locked
+    counts = {row.key: row.failures for row in db.session.scalars(select(LoginThrottle)).all()}
     assert counts[f"user:{user.username}"] == 1
     assert counts["user:nobody.here"] == 1
     assert counts["ip:10.0.0.1"] == 2
@@ -213,7 +213,8 @@ def test_inactive_account_cannot_sign_in(db_session):
 def test_tokens_are_stored_hashed_and_expire(app, db_session):
     user = make_user()
     raw, token = operations.issue_api_token(user)
-    assert raw not in token.token_hash and len(token.token_hash) == 64
+    assert raw not in token.token_hash
+    assert len(token.token_hash) == 64
     assert operations.find_usable_token(raw) is token
     token.expires_at = utcnow() - timedelta(seconds=1)
     db.session.flush()

@@ -62,9 +62,7 @@ def test_failed_sign_in_shows_one_generic_message(client, which):
     user = make_user()
     db.session.commit()
     username = user.username if which == "wrong_password" else "no.such.person"
-    response = sign_in(
-        client, username, "not the password", headers={"Accept-Language": "en"}
-    )
+    response = sign_in(client, username, "not the password", headers={"Accept-Language": "en"})
     assert response.status_code == 200
     assert GENERIC_FAILURE in response.get_data(as_text=True)
 
@@ -207,9 +205,7 @@ def test_admin_deactivates_and_resets_password(app, client, login_as):
     )
     assert response.status_code == 302
     actions = set(
-        db.session.scalars(
-            select(AuditEntry.action).where(AuditEntry.entity_id == str(target_id))
-        )
+        db.session.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == str(target_id)))
     )
     assert {"user.create", "user.update", "user.password_reset"} <= actions
 
@@ -226,14 +222,12 @@ def test_user_list_filters_by_role_region_and_status(client, login_as):
     make_user(role="staff", region_code="310110", username="staff.yangpu")
     db.session.commit()
     page = client.get("/admin/users", query_string={"role": "officer"}).get_data(as_text=True)
-    assert "officer.sanya" in page and "staff.yangpu" not in page
-    page = client.get("/admin/users", query_string={"region_code": "310110"}).get_data(
-        as_text=True
-    )
-    assert "staff.yangpu" in page and "officer.sanya" not in page
-    page = client.get("/admin/users", query_string={"status": "inactive"}).get_data(
-        as_text=True
-    )
+    assert "officer.sanya" in page
+    assert "staff.yangpu" not in page
+    page = client.get("/admin/users", query_string={"region_code": "310110"}).get_data(as_text=True)
+    assert "staff.yangpu" in page
+    assert "officer.sanya" not in page
+    page = client.get("/admin/users", query_string={"status": "inactive"}).get_data(as_text=True)
     assert "staff.yangpu" not in page
 
 
@@ -256,9 +250,7 @@ def test_audit_page_filters(client, login_as):
         "/admin/audit", query_string={"action": "user.create", "actor": admin.username}
     ).get_data(as_text=True)
     assert "user.create" in page
-    page = client.get("/admin/audit", query_string={"entity_type": "region"}).get_data(
-        as_text=True
-    )
+    page = client.get("/admin/audit", query_string={"entity_type": "region"}).get_data(as_text=True)
     assert "user.create" not in page
     bad_dates = client.get("/admin/audit", query_string={"occurred_from": "not-a-date"})
     assert bad_dates.status_code == 200

@@ -1,0 +1,250 @@
+"""Browser smoke tests: Debian's chromium, driven by Playwright, against a live server.
+
+The server runs the real app with CSRF on, on a database of its own (a temporary SQLite
+file, or `<testdb>_browser` beside TEST_DATABASE_URL on PostgreSQL), because the pages
+commit for real and must never leave rows in the main test database.
+
+Without chromium on PATH the tests are skipped, unless CI is set or REQUIRE_BROWSER=1,
+which make a missing browser a failure. Screenshots go to test-artifacts/ (gitignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from flask_migrate import upgrade
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Response,
+    expect,
+    sync_playwright,
+)
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.auth.operations import create_user
+from app.extensions import db
+from config import _normalise_database_url
+
+pytestmark = pytest.mark.browser
+
+ADMIN_USERNAME = "browser.admin"
+ADMIN_PASSWORD = "browser smoke test passphrase"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DESKTOP = {"viewport": {"width": 1366, "height": 900}}
+PHONE = {  # an iPhone 12/13/14-sized screen
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 3,
+    "is_mobile": True,
+    "has_touch": True,
+}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _browser_required() -> bool:
+    ci = os.environ.get("CI", "").strip().lower()
+    return ci not in ("", "0", "false", "no") or os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+@pytest.fixture(scope="module")
+def chromium_path() -> str:
+    """Debian's chromium; Playwright never downloads a browser of its own here."""
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "chromium is not on PATH (apt-get install chromium)"
+        if _browser_required():
+            pytest.fail(f"{reason}; CI or REQUIRE_BROWSER=1 requires it", pytrace=False)
+        pytest.skip(f"{reason}; set REQUIRE_BROWSER=1 to fail instead")
+    return path
+
+
+@contextmanager
+def _own_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A fresh, empty database for the live server, removed afterwards."""
+    main_url = os.environ.get("TEST_DATABASE_URL")
+    if not main_url:
+        yield f"sqlite:///{tmp_path_factory.mktemp('browser') / 'browser.db'}"
+        return
+    main = make_url(_normalise_database_url(main_url))
+    name = f"{main.database}_browser"
+    # Connect to the main test database only to create and drop the sibling database.
+    admin_dsn = main.set(drivername="postgresql").render_as_string(hide_password=False)
+    drop = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    with psycopg.connect(admin_dsn, autocommit=True) as connection:
+        connection.execute(drop)  # left over from an interrupted run
+        connection.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield main.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as connection:
+            connection.execute(drop)
+
+
+@pytest.fixture(scope="module")
+def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app (CSRF on) served on a free local port, with one administrator; its base URL."""
+    with _own_database(tmp_path_factory) as url:
+        app = create_app("testing", SQLALCHEMY_DATABASE_URI=url, WTF_CSRF_ENABLED=True)
+        with app.app_context():
+            upgrade()
+            create_user(
+                None,
+                username=ADMIN_USERNAME,
+                password=ADMIN_PASSWORD,
+                role="admin",
+                region_code="460000",
+            )
+            db.session.commit()
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_port}"
+        finally:
+            server.shutdown()
+            thread.join(timeout=10)
+            server.server_close()
+            with app.app_context():
+                db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser(chromium_path: str) -> Iterator[Browser]:
+    """One headless chromium for the module."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@contextmanager
+def _page(browser: Browser, **options: Any) -> Iterator[Page]:
+    """A page in a fresh context (no cookies) that fails the test on any script error,
+    console error (CSP violations included) or failed request."""
+    context: BrowserContext = browser.new_context(locale="en-US", **options)
+    context.set_default_timeout(10_000)
+    problems: list[str] = []
+    page = context.new_page()
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("console", lambda message: _console_problem(message, problems))
+    page.on("response", lambda response: _response_problem(response, problems))
+    page.on("requestfailed", lambda request: problems.append(f"failed: {request.url}"))
+    try:
+        yield page
+    finally:
+        context.close()
+    assert problems == []
+
+
+def _console_problem(message: ConsoleMessage, problems: list[str]) -> None:
+    # Chromium asks for /favicon.ico on its own; the app has none, which is only cosmetic.
+    if message.type == "error" and not message.location["url"].endswith("/favicon.ico"):
+        problems.append(f"console: {message.text} ({message.location['url']})")
+
+
+def _response_problem(response: Response, problems: list[str]) -> None:
+    if response.status >= 400:
+        problems.append(f"{response.status} {response.request.method} {response.url}")
+
+
+def _sign_in(page: Page, username: str, password: str) -> None:
+    page.locator("#username").fill(username)
+    page.locator("#password").fill(password)
+    page.locator("form.app-form button[type=submit]").click()
+
+
+def _screenshot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_sign_in_and_out_on_desktop(browser: Browser, live_server: str) -> None:
+    with _page(browser, **DESKTOP) as page:
+        page.goto(f"{live_server}/")
+        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/login\b"))
+
+        # A wrong password and an unknown user get the same single, generic message.
+        for username, password in ((ADMIN_USERNAME, "not the password"), ("nobody", "x" * 12)):
+            _sign_in(page, username, password)
+            expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/login\b"))
+            alerts = page.locator("main .alert")
+            expect(alerts).to_have_count(1)
+            expect(alerts).to_have_text("Unknown username or wrong password.")
+
+        _sign_in(page, ADMIN_USERNAME, ADMIN_PASSWORD)
+        expect(page.locator("[data-testid=dashboard-title]")).to_be_visible()
+        expect(page).to_have_url(f"{live_server}/")
+        expect(page.locator(".navbar-toggler")).to_be_hidden()
+        _screenshot(page, "dashboard-desktop.png")
+
+        page.locator("[data-testid=account-menu]").click()
+        sign_out = page.get_by_role("button", name="Sign out")
+        expect(sign_out).to_be_visible()
+        sign_out.click()
+        expect(page).to_have_url(f"{live_server}/login")
+        expect(page.locator("#username")).to_be_visible()
+        expect(page.locator("[data-testid=account-menu]")).to_have_count(0)
+
+
+def test_phone_navigation_and_language_switch(browser: Browser, live_server: str) -> None:
+    with _page(browser, **PHONE) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, ADMIN_USERNAME, ADMIN_PASSWORD)
+        expect(page.locator("[data-testid=dashboard-title]")).to_be_visible()
+        _screenshot(page, "dashboard-phone.png")
+        # Nothing pushes the page wider than the screen (wide tables scroll in their box).
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        toggler = page.locator(".navbar-toggler")
+        expect(toggler).to_be_visible()
+        regions_link = page.locator("#main-nav").get_by_role("link", name="Regions")
+        expect(regions_link).to_be_hidden()
+        toggler.click()
+        expect(regions_link).to_be_visible()
+        regions_link.click()
+        expect(page).to_have_url(f"{live_server}/regions")
+        heading = page.locator("main h1")
+        expect(heading).to_have_text("Regions")
+
+        language = page.locator("footer")
+        language.get_by_role("button", name="简体中文").click()
+        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/regions\b"))
+        expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+        expect(heading).not_to_have_text("Regions")
+        assert CJK.search(heading.inner_text()), (
+            f"heading {heading.inner_text()!r} is not in Chinese: are the catalogs compiled "
+            "(pybabel compile -d app/translations)?"
+        )
+
+        # Back to English, which is also saved on the account for the other tests.
+        language.get_by_role("button", name="English").click()
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(heading).to_have_text("Regions")

@@ -1,0 +1,58 @@
+"""The `flask users` and `flask demo` commands."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.auth.operations import authenticate
+from app.cli import create_user_command, seed_demo_command
+from app.extensions import db
+
+
+def test_users_create_with_password_option(app, db_session):
+    result = app.test_cli_runner().invoke(
+        create_user_command,
+        ["wu.lei", "--role", "officer", "--region", "460200", "--password", "a fine password 1"],
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "wu.lei"))
+    assert (user.role, user.region_code) == ("officer", "460200")
+
+
+def test_users_create_prompts_for_the_password(app, db_session):
+    result = app.test_cli_runner().invoke(
+        create_user_command,
+        ["zhou.min", "--role", "founder", "--region", "460100", "--founder", "42"],
+        input="typed password 123\ntyped password 123\n",
+    )
+    assert result.exit_code == 0, result.output
+    user = db.session.scalar(select(User).where(User.username == "zhou.min"))
+    assert user.founder_id == 42
+    assert authenticate("zhou.min", "typed password 123", ip_address=None).user is not None
+
+
+def test_users_create_reports_bad_input_and_writes_nothing(app, db_session):
+    result = app.test_cli_runner().invoke(
+        create_user_command,
+        ["bad.region", "--role", "staff", "--region", "000000", "--password", "a fine password"],
+    )
+    assert result.exit_code == 1
+    assert "region_code" in result.output
+    assert db.session.scalar(select(User).where(User.username == "bad.region")) is None
+
+
+def test_demo_seed_creates_one_account_per_role_once(app, db_session, tmp_path, monkeypatch):
+    monkeypatch.setattr(app, "instance_path", str(tmp_path))
+    runner = app.test_cli_runner()
+    result = runner.invoke(seed_demo_command)
+    assert result.exit_code == 0, result.output
+    roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
+    assert roles == {"admin": 1, "staff": 2, "officer": 1, "founder": 1}
+    first_line = result.output.splitlines()[1].split()
+    username, password = first_line[0], first_line[-1]
+    assert authenticate(username, password, ip_address=None).user is not None
+    assert (tmp_path / "demo-logins.txt").read_text(encoding="utf-8").count("password:") == 5
+    again = runner.invoke(seed_demo_command)
+    assert "not created" in again.output
+    assert db.session.scalar(select(func.count()).select_from(User)) == 5

@@ -1,0 +1,96 @@
+"""Configuration from the environment, and the SQLite connection settings."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from app.extensions import db
+from config import ConfigurationError, ProductionConfig, _normalise_database_url, config_for
+
+
+def test_production_refuses_to_start_without_secret_key_and_database(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigurationError) as caught:
+        create_app("production")
+    assert "SECRET_KEY" in str(caught.value)
+    assert "DATABASE_URL" in str(caught.value)
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    with pytest.raises(ConfigurationError, match="DATABASE_URL"):
+        create_app("production")
+
+
+def test_production_settings(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u@db.internal/founderpath")
+    app = create_app("production")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["HSTS_SECONDS"] > 0
+    assert ProductionConfig.PERMANENT_SESSION_LIFETIME.total_seconds() <= 12 * 3600
+
+
+def test_hsts_is_sent_in_production(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    response = create_app("production").test_client().get("/login")
+    assert "max-age=" in response.headers["Strict-Transport-Security"]
+
+
+def test_development_defaults_to_sqlite_in_instance(monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app("development")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/founderpath.db")
+    assert app.config["SECRET_KEY"]
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigurationError):
+        config_for("staging")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls_use_psycopg3(given, expected):
+    assert _normalise_database_url(given) == expected
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_a_busy_timeout(app, db_session):
+    if db.engine.dialect.name != "sqlite":
+        assert db.engine.dialect.driver == "psycopg"
+        return
+    connection = db.session.connection()
+    assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+    assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
+    assert connection.execute(text("PRAGMA busy_timeout")).scalar() >= 5000
+
+
+def test_sqlite_transactions_take_the_write_lock_up_front(tmp_path):
+    """A second writer waits for the first instead of failing mid-transaction."""
+    import sqlite3
+
+    from sqlalchemy import create_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'lock.db'}")
+    with engine.begin() as setup:
+        setup.execute(text("CREATE TABLE t (x INTEGER)"))
+    with engine.connect() as first:
+        first.begin()
+        first.execute(text("SELECT count(*) FROM t")).scalar()
+        # BEGIN IMMEDIATE already holds the reserved lock: another writer cannot start.
+        other = sqlite3.connect(tmp_path / "lock.db", timeout=0.1, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+        other.close()
+        first.rollback()
+    engine.dispose()

@@ -1,0 +1,200 @@
+"""The OpenAPI 3 document at /api/v1/openapi.json (SPEC §14): valid, complete, form-made."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app.core.openapi import API_PREFIX
+from app.core.permissions import Role
+
+HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+CONVERTER = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>")
+
+
+@pytest.fixture
+def document(client: FlaskClient) -> dict[str, Any]:
+    response = client.get(f"{API_PREFIX}/openapi.json")
+    assert response.status_code == 200
+    assert response.is_json
+    return response.get_json()
+
+
+def _operations(document: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [
+        (path, method, operation)
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+        if method in HTTP_METHODS
+    ]
+
+
+def _resolve(document: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    assert ref.startswith("#/"), ref
+    node: Any = document
+    for part in ref[2:].split("/"):
+        node = node[part]
+    return node
+
+
+def _refs(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["$ref"]] if isinstance(node.get("$ref"), str) else []
+        return found + [ref for value in node.values() for ref in _refs(value)]
+    if isinstance(node, list):
+        return [ref for value in node for ref in _refs(value)]
+    return []
+
+
+def _body_schema(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    body = document["paths"][path][method]["requestBody"]
+    assert body["required"] is True
+    return _resolve(document, body["content"]["application/json"]["schema"])
+
+
+def test_document_is_valid_openapi_3_0(document: dict[str, Any]) -> None:
+    """Checked against the official OpenAPI 3.0 JSON Schema (the copy schemathesis ships;
+    openapi-spec-validator is not installed)."""
+    from schemathesis.specs.openapi.definitions import OPENAPI_30_VALIDATOR
+
+    errors = [
+        f"{'/'.join(map(str, error.instance_path))}: {error.message[:300]}"
+        for error in OPENAPI_30_VALIDATOR.iter_errors(document)
+    ]
+    assert not errors, "\n".join(errors)
+
+
+def _list_types(node: Any, where: str = "#") -> list[str]:
+    """Where a schema gives `type` as a list: JSON Schema 2020-12 style, not OpenAPI 3.0."""
+    found = []
+    if isinstance(node, dict):
+        if isinstance(node.get("type"), list):
+            found.append(f"{where}: {node['type']}")
+        for key, value in node.items():
+            found += _list_types(value, f"{where}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _list_types(value, f"{where}/{index}")
+    return found
+
+
+def test_nullable_fields_use_openapi_3_0_nullable(document: dict[str, Any]) -> None:
+    """OpenAPI 3.0 schemas say `nullable: true`; a list such as ["string", "null"] is 3.1."""
+    assert _list_types(document) == []
+
+
+def test_document_structure(document: dict[str, Any]) -> None:
+    assert re.fullmatch(r"3\.0\.\d+", document["openapi"])
+    assert document["info"]["title"]
+    assert document["info"]["version"]
+    assert document["servers"] == [{"url": API_PREFIX}]
+    assert document["paths"]
+    operation_ids = []
+    for path, method, operation in _operations(document):
+        assert path.startswith("/"), path
+        assert not path.startswith(API_PREFIX), f"{path} repeats the server prefix"
+        assert operation["summary"], (path, method)
+        assert operation["responses"], (path, method)
+        for status, response in operation["responses"].items():
+            assert re.fullmatch(r"[1-5]\d\d", status), (path, method, status)
+            assert response["description"], (path, method, status)
+        operation_ids.append(operation["operationId"])
+        declared = {p["name"] for p in operation["parameters"] if p["in"] == "path"}
+        assert declared == set(re.findall(r"{(\w+)}", path)), (path, method)
+    assert len(operation_ids) == len(set(operation_ids)), "operationIds must be unique"
+
+
+def test_every_reference_resolves(document: dict[str, Any]) -> None:
+    for ref in _refs(document):
+        assert _resolve(document, {"$ref": ref}), ref
+
+
+def test_protected_operations_name_a_defined_security_scheme(document: dict[str, Any]) -> None:
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {"type": "http", "scheme": "bearer"}
+    for path, method, operation in _operations(document):
+        if (path, method) in {("/auth/token", "post"), ("/openapi.json", "get")}:
+            assert "security" not in operation, (path, method)
+            continue
+        assert operation["security"], (path, method)
+        for requirement in operation["security"]:
+            assert set(requirement) <= set(schemes), (path, method)
+        assert "401" in operation["responses"], (path, method)
+
+
+def test_every_api_rule_and_method_is_documented(app: Flask, document: dict[str, Any]) -> None:
+    documented = {(path, method) for path, method, _ in _operations(document)}
+    registered = set()
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith(f"{API_PREFIX}/"):
+            continue
+        path = CONVERTER.sub(r"{\1}", rule.rule).removeprefix(API_PREFIX)
+        for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+            registered.add((path, method.lower()))
+    assert registered, "no /api/v1 rules found"
+    assert registered - documented == set(), "API routes missing from the document"
+    assert documented - registered == set(), "the document names routes the app lacks"
+
+
+def test_create_user_body_comes_from_the_form(document: dict[str, Any]) -> None:
+    schema = _body_schema(document, "/users", "post")
+    assert schema["type"] == "object"
+    assert {"username", "password", "role", "region_code"} <= set(schema["required"])
+    assert "founder_id" not in schema["required"]
+    assert "display_name" not in schema["required"]
+    properties = schema["properties"]
+    assert sorted(properties["role"]["enum"]) == sorted(role.value for role in Role)
+    assert properties["username"] == properties["username"] | {
+        "type": "string",
+        "minLength": 3,
+        "maxLength": 64,
+    }
+    assert properties["password"]["minLength"] == 10
+    assert properties["founder_id"]["type"] == "integer"
+    assert properties["founder_id"]["minimum"] == 1
+    assert properties["region_code"]["type"] == "string"
+    # The region list is data, not a fixed enum: a new region must not need a new document.
+    assert "enum" not in properties["region_code"]
+
+
+def test_token_and_region_bodies_come_from_their_forms(document: dict[str, Any]) -> None:
+    token = _body_schema(document, "/auth/token", "post")
+    assert set(token["required"]) == {"username", "password"}
+    region = _body_schema(document, "/regions", "post")
+    assert set(region["required"]) == {"code", "name", "level"}
+    assert region["properties"]["level"]["enum"] == ["province", "city"]
+    assert region["properties"]["code"]["pattern"] == r"^[1-9]\d{5}$"
+
+
+def test_responses_document_status_and_errors(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    assert set(paths["/users"]["post"]["responses"]) >= {"201", "400", "401", "403", "409", "422"}
+    assert set(paths["/auth/token"]["post"]["responses"]) >= {"201", "400", "401", "422", "429"}
+    assert "204" in paths["/auth/token"]["delete"]["responses"]
+    assert "content" not in paths["/auth/token"]["delete"]["responses"]["204"]
+    listing = paths["/users"]["get"]
+    query = {p["name"]: p["schema"] for p in listing["parameters"] if p["in"] == "query"}
+    assert query["per_page"]["maximum"] == 200
+    assert {"page", "q", "role", "region_code", "status"} <= set(query)
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/Page"} in page["allOf"]
+    invalid = paths["/users"]["post"]["responses"]["422"]["content"]["application/json"]
+    assert invalid["schema"] == {"$ref": "#/components/schemas/ValidationErrors"}
+
+
+def test_document_is_public_and_english(client: FlaskClient) -> None:
+    response = client.get(
+        f"{API_PREFIX}/openapi.json", headers={"Accept-Language": "zh-CN,zh;q=0.9"}
+    )
+    assert response.status_code == 200
+    document = response.get_json()
+    summary = document["paths"]["/users"]["post"]["summary"]
+    assert summary.isascii(), summary
+    assert response.headers["Cache-Control"] == "no-store"

@@ -1,0 +1,373 @@
+"""Every endpoint x every method x every role, and the default-deny rules (SPEC §4).
+
+EXPECTED below is the permission matrix written out by hand. It must name every rule the
+app registers, no more and no fewer: a new view fails `test_expected_matches_url_map`
+until its row is added here, so no endpoint ships without a decision about who may use it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask, url_for
+from flask.testing import FlaskClient
+from flask_login import AnonymousUserMixin
+from sqlalchemy import select
+from werkzeug.routing import Rule
+
+from app.auth.models import User
+from app.core.permissions import (
+    ROLE_PERMISSIONS,
+    Permission,
+    Role,
+    has_permission,
+    scope_clause,
+    scoped,
+)
+from app.extensions import db
+from tests.factories import make_user
+
+ROLES = ("anonymous", "admin", "staff", "officer", "founder")
+# The region each role signs in from in the matrix; admins belong to a province.
+ROLE_REGION = {"admin": "460000", "staff": "460100", "officer": "460100", "founder": "460100"}
+SKIPPED_ENDPOINTS = frozenset({"static", "bootstrap.static"})
+IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
+# An id no row has; small enough for a PostgreSQL integer column.
+MISSING_ID = 999_999_999
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 to `path`; `with_next` means the login page with ?next=<the requested path>."""
+
+    path: str
+    with_next: bool = False
+
+
+TO_LOGIN = Redirect("/login", with_next=True)
+TO_DASHBOARD = Redirect("/")
+Outcome = int | Redirect
+
+
+def row(anonymous: Outcome, admin: Outcome, staff: Outcome, officer: Outcome, founder: Outcome):
+    """One line of the matrix: what each role gets."""
+    return {
+        "anonymous": anonymous,
+        "admin": admin,
+        "staff": staff,
+        "officer": officer,
+        "founder": founder,
+    }
+
+
+def admin_page() -> dict[str, Outcome]:
+    """An administrators' page: the form or list for admins, 403 for the others."""
+    return row(TO_LOGIN, 200, 403, 403, 403)
+
+
+def admin_api(success: int) -> dict[str, Outcome]:
+    """An administrators' API call: `success` for admins, 403 for others, 401 without token."""
+    return row(401, success, 403, 403, 403)
+
+
+# (endpoint, method) -> outcome per role. POSTs send an empty form or an empty JSON object,
+# which proves access: a page re-renders its form (200), the API answers 422.
+EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
+    # Pages for everyone signed in
+    ("main.dashboard", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    # An invalid language choice goes back to the dashboard, signed in or not.
+    ("main.set_language", "POST"): row(
+        TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD
+    ),
+    ("auth.login", "GET"): row(200, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD),
+    ("auth.login", "POST"): row(200, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD),
+    ("auth.logout", "POST"): row(
+        TO_LOGIN, Redirect("/login"), Redirect("/login"), Redirect("/login"), Redirect("/login")
+    ),
+    ("auth.change_password", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    ("auth.change_password", "POST"): row(TO_LOGIN, 200, 200, 200, 200),
+    ("regions.index", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    # Administrators' pages
+    ("auth.list_users", "GET"): admin_page(),
+    ("auth.create_user", "GET"): admin_page(),
+    ("auth.create_user", "POST"): admin_page(),
+    ("auth.edit_user", "GET"): admin_page(),
+    ("auth.edit_user", "POST"): admin_page(),
+    ("auth.reset_password", "GET"): admin_page(),
+    ("auth.reset_password", "POST"): admin_page(),
+    ("admin.audit_log", "GET"): admin_page(),
+    ("regions.new_region", "GET"): admin_page(),
+    ("regions.new_region", "POST"): admin_page(),
+    # JSON API
+    ("api_auth.create_token", "POST"): row(422, 422, 422, 422, 422),
+    ("api_auth.revoke_token", "DELETE"): row(401, 204, 204, 204, 204),
+    ("api_auth.create_user", "POST"): admin_api(422),
+    ("api_auth.list_users", "GET"): admin_api(200),
+    ("api_regions.list_all_regions", "GET"): row(401, 200, 200, 200, 200),
+    ("api_regions.add_region", "POST"): admin_api(422),
+    ("openapi.openapi_document", "GET"): row(200, 200, 200, 200, 200),
+}
+
+# Rules with an id in the URL, asked for an id no row has (or, later, one outside the
+# caller's scope): who may use the rule gets 404; the others are stopped before the lookup.
+EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
+    ("auth.edit_user", "GET"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("auth.edit_user", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("auth.reset_password", "GET"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("auth.reset_password", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+}
+
+
+def _existing_user_id() -> int:
+    return make_user(role="staff", region_code="460200").id
+
+
+# URL argument name -> a builder of a value that names an existing row, inside the test's
+# transaction. Rules with a new argument need an entry here.
+ARGUMENT_FACTORIES: dict[str, Callable[[], Any]] = {
+    "user_id": _existing_user_id,
+}
+MISSING_ARGUMENTS: dict[str, Any] = {
+    "user_id": MISSING_ID,
+}
+
+
+def _registered(app: Flask) -> dict[tuple[str, str], Rule]:
+    """Every (endpoint, method) the app answers, with its rule."""
+    found: dict[tuple[str, str], Rule] = {}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in SKIPPED_ENDPOINTS:
+            continue
+        for method in sorted((rule.methods or set()) - IGNORED_METHODS):
+            assert (rule.endpoint, method) not in found, f"{rule.endpoint} {method} twice"
+            found[(rule.endpoint, method)] = rule
+    return found
+
+
+def _cases(table: dict[tuple[str, str], dict[str, Outcome]]) -> list[Any]:
+    return [
+        pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+        for (endpoint, method) in table
+        for role in ROLES
+    ]
+
+
+# The matrix itself is complete ---------------------------------------------------------
+def test_expected_matches_url_map(app: Flask) -> None:
+    registered = set(_registered(app))
+    missing = sorted(registered - set(EXPECTED))
+    stale = sorted(set(EXPECTED) - registered)
+    assert not missing, f"Add these (endpoint, method) rows to EXPECTED: {missing}"
+    assert not stale, f"EXPECTED names rules the app no longer has: {stale}"
+
+
+def test_every_row_names_every_role() -> None:
+    for key, outcomes in {**EXPECTED, **EXPECTED_MISSING}.items():
+        assert set(outcomes) == set(ROLES), key
+
+
+def test_rules_with_ids_have_missing_row_cases(app: Flask) -> None:
+    with_arguments = {key for key, rule in _registered(app).items() if rule.arguments}
+    assert with_arguments == set(EXPECTED_MISSING)
+    for key in with_arguments:
+        for name in _registered(app)[key].arguments:
+            assert name in ARGUMENT_FACTORIES, f"{key}: add a sample value for <{name}>"
+            assert name in MISSING_ARGUMENTS, f"{key}: add a missing value for <{name}>"
+
+
+# The matrix ------------------------------------------------------------------------------
+def _request(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+    arguments: dict[str, Any] | None,
+) -> tuple[str, Any]:
+    """Send `method` to `endpoint` as `role`; return the path asked for and the response."""
+    rule = _registered(app).get((endpoint, method))
+    assert rule is not None, f"{endpoint} {method} is not registered; update EXPECTED"
+    if arguments is None:
+        arguments = {name: ARGUMENT_FACTORIES[name]() for name in rule.arguments}
+    db.session.commit()
+    with app.test_request_context():
+        path = url_for(endpoint, **arguments)
+    is_api = path.startswith("/api/")
+    headers: dict[str, str] = {}
+    if role != "anonymous":
+        if is_api:
+            headers["Authorization"] = f"Bearer {api_as(role, ROLE_REGION[role]).token}"
+        else:
+            login_as(role, ROLE_REGION[role])
+    kwargs: dict[str, Any] = {"headers": headers}
+    if method in {"POST", "PUT", "PATCH"}:
+        kwargs["json" if is_api else "data"] = {}
+    return path, client.open(path, method=method, **kwargs)
+
+
+def _assert_outcome(path: str, response: Any, expected: Outcome) -> None:
+    body = response.get_data(as_text=True)[:500]
+    if isinstance(expected, Redirect):
+        assert response.status_code == 302, body
+        location = urlsplit(response.headers["Location"])
+        assert location.path == expected.path
+        query = parse_qs(location.query)
+        if expected.with_next:
+            assert query.get("next") == [path]
+        else:
+            assert "next" not in query
+        return
+    assert response.status_code == expected, body
+    if path.startswith("/api/") and expected != 204:
+        assert response.is_json, response.content_type
+        if expected == 422:
+            assert isinstance(response.get_json()["errors"], dict)
+        elif expected >= 400:
+            assert isinstance(response.get_json()["error"], str)
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), _cases(EXPECTED))
+def test_permission_matrix(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    path, response = _request(app, client, login_as, api_as, endpoint, method, role, None)
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)][role])
+
+
+@pytest.mark.parametrize(("endpoint", "method", "role"), _cases(EXPECTED_MISSING))
+def test_missing_rows_are_not_found(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: MISSING_ARGUMENTS[name] for name in rule.arguments}
+    path, response = _request(app, client, login_as, api_as, endpoint, method, role, arguments)
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role])
+
+
+def test_anonymous_api_call_asks_for_a_bearer_token(anonymous_api: Any) -> None:
+    response = anonymous_api.get("/api/v1/users")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_unknown_bearer_token_is_401_even_on_public_endpoints(client: FlaskClient) -> None:
+    response = client.get(
+        "/api/v1/openapi.json", headers={"Authorization": "Bearer not-a-real-token"}
+    )
+    assert response.status_code == 401
+
+
+def test_revoked_token_no_longer_signs_in(api_as: Callable[..., Any]) -> None:
+    api = api_as("admin", "460000")
+    assert api.delete("/api/v1/auth/token").status_code == 204
+    assert api.get("/api/v1/users").status_code == 401
+
+
+# Default deny ----------------------------------------------------------------------------
+@pytest.mark.parametrize("permission", list(Permission))
+def test_anonymous_and_unknown_roles_hold_no_permission(permission: Permission) -> None:
+    anonymous = AnonymousUserMixin()
+    unknown = SimpleNamespace(is_authenticated=True, role="superuser", founder_id=None)
+    no_role = SimpleNamespace(is_authenticated=True, role=None, founder_id=None)
+    assert not has_permission(anonymous, permission)
+    assert not has_permission(None, permission)
+    assert not has_permission(unknown, permission)
+    assert not has_permission(no_role, permission)
+
+
+def test_every_role_has_a_permission_set() -> None:
+    assert set(ROLE_PERMISSIONS) == set(Role)
+    assert Permission.USERS_MANAGE in ROLE_PERMISSIONS[Role.ADMIN]
+    for role in (Role.STAFF, Role.OFFICER, Role.FOUNDER):
+        assert Permission.USERS_MANAGE not in ROLE_PERMISSIONS[role]
+
+
+@pytest.fixture
+def users_by_region(db_session: Any) -> dict[str, int]:
+    """One user in each of a few regions (the users table stands in for a scoped table)."""
+    return {
+        code: make_user(role="staff", region_code=code).id
+        for code in ("460000", "460100", "460200", "310000", "310110")
+    }
+
+
+def _visible(user: Any, ids: dict[str, int], **columns: Any) -> set[str]:
+    """Region codes of the sample users that `user` may see in a scoped query."""
+    by_id = {user_id: code for code, user_id in ids.items()}
+    stmt = scoped(select(User.id).where(User.id.in_(by_id)), user, **columns)
+    return {by_id[user_id] for user_id in db.session.scalars(stmt)}
+
+
+def test_unknown_role_scope_yields_no_rows(users_by_region: dict[str, int]) -> None:
+    unknown = SimpleNamespace(role="superuser", founder_id=None)
+    assert _visible(unknown, users_by_region, region_column=User.region_code) == set()
+    ids = list(users_by_region.values())
+    clause = scope_clause(unknown, region_column=User.region_code)
+    assert list(db.session.scalars(select(User.id).where(User.id.in_(ids), clause))) == []
+
+
+def test_admin_sees_everything(users_by_region: dict[str, int]) -> None:
+    admin = make_user(role="admin", region_code="460000")
+    assert _visible(admin, users_by_region, region_column=User.region_code) == set(users_by_region)
+    assert _visible(admin, users_by_region) == set(users_by_region)
+
+
+@pytest.mark.parametrize("role", ["staff", "officer"])
+def test_province_staff_see_their_whole_province(
+    users_by_region: dict[str, int], role: str
+) -> None:
+    province_user = make_user(role=role, region_code="460000")
+    visible = _visible(province_user, users_by_region, region_column=User.region_code)
+    assert visible == {"460000", "460100", "460200"}
+
+
+@pytest.mark.parametrize("role", ["staff", "officer"])
+def test_city_staff_see_only_their_city(users_by_region: dict[str, int], role: str) -> None:
+    city_user = make_user(role=role, region_code="460100")
+    assert _visible(city_user, users_by_region, region_column=User.region_code) == {"460100"}
+
+
+def test_staff_see_nothing_in_a_table_without_a_region_column(
+    users_by_region: dict[str, int],
+) -> None:
+    staff = make_user(role="staff", region_code="460000")
+    assert _visible(staff, users_by_region) == set()
+    assert _visible(staff, users_by_region, founder_column=User.founder_id) == set()
+
+
+def test_founder_without_founder_id_sees_nothing(users_by_region: dict[str, int]) -> None:
+    founder = make_user(role="founder", region_code="460100")
+    assert founder.founder_id is None
+    columns = {"region_column": User.region_code, "founder_column": User.founder_id}
+    assert _visible(founder, users_by_region, **columns) == set()
+    # Rows whose founder column is NULL are not "their own" either.
+    stmt = scoped(select(User.id), founder, founder_column=User.founder_id)
+    assert list(db.session.scalars(stmt)) == []
+
+
+def test_founder_sees_only_their_own_rows(db_session: Any) -> None:
+    own = make_user(role="founder", region_code="460100", founder_id=41)
+    other = make_user(role="founder", region_code="460100", founder_id=42)
+    ids = {"own": own.id, "other": other.id}
+    assert _visible(own, ids, founder_column=User.founder_id) == {"own"}
+    # Region columns never widen a founder's scope.
+    assert _visible(own, ids, region_column=User.region_code) == set()
