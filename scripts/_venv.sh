@@ -21,4 +21,4 @@ fi
 export PATH="$VENV/bin:$PATH"
 export FLASK_APP=wsgi
 # Compile the translation catalogs (the .mo files are built, never committed).
-pybabel compile -d app/translations -q
+pybabel -q compile -d app/translations
