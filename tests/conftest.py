@@ -79,16 +79,22 @@ def _make_app(database_url: str, **overrides: Any) -> Flask:
     return app
 
 
+def _serve(flask_app: Flask) -> Iterator[Flask]:
+    yield flask_app
+    with flask_app.app_context():
+        db.engine.dispose()  # close pooled connections before the interpreter exits
+
+
 @pytest.fixture(scope="session")
-def app(database_url: str) -> Flask:
+def app(database_url: str) -> Iterator[Flask]:
     """The application under test (CSRF off; see csrf_app for the protected variant)."""
-    return _make_app(database_url, WTF_CSRF_ENABLED=False)
+    yield from _serve(_make_app(database_url, WTF_CSRF_ENABLED=False))
 
 
 @pytest.fixture(scope="session")
-def csrf_app(database_url: str) -> Flask:
+def csrf_app(database_url: str) -> Iterator[Flask]:
     """The application with CSRF checks on, as in production."""
-    return _make_app(database_url, WTF_CSRF_ENABLED=True)
+    yield from _serve(_make_app(database_url, WTF_CSRF_ENABLED=True))
 
 
 def _isolated_session(flask_app: Flask) -> Iterator[Any]:

@@ -180,9 +180,7 @@ def _set_password(user: User, password: str) -> None:
 def _end_all_access(user: User) -> None:
     user.session_version = User.session_version + 1
     # A user has a handful of tokens; loading them keeps the session's copies current.
-    open_tokens = select(ApiToken).where(
-        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)
-    )
+    open_tokens = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     for token in db.session.scalars(open_tokens):
         token.revoked_at = _now()
     db.session.flush()

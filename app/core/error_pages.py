@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 from typing import Any
 
 from flask import Flask, flash, redirect, render_template, request, url_for
@@ -43,8 +44,17 @@ def handle_domain_error(error: DomainError) -> Any:
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
     flash(error.message, "danger")
-    target = request.referrer if request.referrer else url_for("main.dashboard")
-    return redirect(target)
+    return redirect(_same_site_referrer() or url_for("main.dashboard"))
+
+
+def _same_site_referrer() -> str | None:
+    """The page the user came from, if it is on this site (never an open redirect)."""
+    if not request.referrer:
+        return None
+    parts = urlsplit(request.referrer)
+    if parts.netloc != request.host:
+        return None
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
 
 
 def handle_http_error(error: HTTPException) -> Any:

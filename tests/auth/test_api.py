@@ -211,3 +211,22 @@ def test_method_not_allowed_is_json_405(api_as):
     response = api.put("/api/v1/users", json={})
     assert response.status_code == 405
     assert "POST" in response.headers["Allow"]
+
+
+def test_oversized_uploads_are_refused_with_413(app, api_as):
+    admin = api_as("admin", "460000")
+    original = app.config["MAX_CONTENT_LENGTH"]
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    try:
+        response = admin.post("/api/v1/users", json=NEW_USER | {"display_name": "名" * 2000})
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = original
+    assert response.status_code == 413
+    assert response.is_json
+
+
+def test_a_huge_name_is_a_field_error_not_a_crash(api_as):
+    admin = api_as("admin", "460000")
+    response = admin.post("/api/v1/users", json=NEW_USER | {"display_name": "x" * 1_000_000})
+    assert response.status_code == 422
+    assert "display_name" in response.get_json()["errors"]

@@ -254,3 +254,21 @@ def test_audit_page_filters(client, login_as):
     assert "user.create" not in page
     bad_dates = client.get("/admin/audit", query_string={"occurred_from": "not-a-date"})
     assert bad_dates.status_code == 200
+
+
+def test_domain_errors_on_pages_flash_and_go_back_only_on_site(client, login_as):
+    login_as("admin", "460000")
+    form = {"code": "460100", "name": "海口", "level": "city", "parent_code": "460000"}
+    response = client.post(
+        "/admin/regions/new", data=form, headers={"Referer": "https://evil.example/x"}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    response = client.post(
+        "/admin/regions/new",
+        data=form,
+        headers={"Referer": "http://localhost/regions?x=1", "Accept-Language": "en"},
+    )
+    assert response.headers["Location"] == "/regions?x=1"
+    page = client.get("/regions", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "Region 460100 already exists." in page
