@@ -25,13 +25,6 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _normalise_database_url(url: str) -> str:
     """Point plain `postgresql://` URLs at psycopg 3, the only PostgreSQL driver installed."""
     for prefix in ("postgres://", "postgresql://"):
@@ -54,8 +47,6 @@ class BaseConfig:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     SESSION_COOKIE_SECURE = False
-    REMEMBER_COOKIE_DURATION = timedelta(hours=_env_int("SESSION_HOURS", 10))
-    REMEMBER_COOKIE_HTTPONLY = True
 
     # CSRF is checked by our own before_request so that bearer-token API calls can skip it.
     WTF_CSRF_CHECK_DEFAULT = False
@@ -82,7 +73,9 @@ class BaseConfig:
     LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 30)
 
     API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
-    API_MAX_PER_PAGE = 200
+    # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
+    # (0: none). Login throttling counts per client address, so set it behind a proxy.
+    PROXY_COUNT = _env_int("PROXY_COUNT", 0)
 
     HSTS_SECONDS = 0
     LOG_LEVEL = os.environ.get("LOG_LEVEL")
@@ -140,7 +133,6 @@ class ProductionConfig(BaseConfig):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
     HSTS_SECONDS = 31536000
     PREFERRED_URL_SCHEME = "https"
 

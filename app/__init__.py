@@ -17,6 +17,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     """Build a configured app: `config_name` picks the config class, `overrides` win."""
     app = Flask(__name__, template_folder=TEMPLATE_FOLDER, instance_path=str(INSTANCE_DIR))
     register_config(app, config_name, overrides)
+    register_proxy_headers(app)
     register_logging(app)
     register_extensions(app)
     register_models(app)
@@ -35,6 +36,15 @@ def register_config(app: Flask, config_name: str | None, overrides: dict[str, An
     app.config.from_object(config_class)
     app.config.update(overrides)
     config_class.finalise(app.config)
+
+
+def register_proxy_headers(app: Flask) -> None:
+    """Behind PROXY_COUNT reverse proxies, take the client address and scheme from them."""
+    count = app.config.get("PROXY_COUNT", 0)
+    if count:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
 
 
 def register_logging(app: Flask) -> None:
@@ -98,7 +108,9 @@ def register_login(app: Flask) -> None:
     """Session sign-in for pages (bearer tokens are handled in core.security)."""
     from flask_babel import lazy_gettext as _l
 
+    from app.auth.bearer import authenticate_bearer_token
     from app.auth.queries import load_user_for_session
+    from app.auth.views import end_expired_session
     from app.extensions import login_manager
 
     login_manager.login_view = "auth.login"
@@ -106,6 +118,8 @@ def register_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
     login_manager.user_loader(load_user_for_session)
+    app.before_request(authenticate_bearer_token)
+    app.before_request(end_expired_session)
 
 
 def register_security_steps(app: Flask) -> None:

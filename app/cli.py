@@ -105,6 +105,9 @@ DEMO_ACCOUNTS = (
 @demo_cli.command("seed")
 def seed_demo_command() -> None:
     """On an empty database, create one demo account per role and print the logins."""
+    if current_app.config.get("ENV_NAME") == "production":
+        click.echo("Demo accounts are never created in production.", err=True)
+        sys.exit(1)
     if db.session.scalar(select(func.count()).select_from(User)):
         click.echo("Accounts exist already; demo accounts not created.")
         return

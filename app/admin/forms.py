@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from app.core.forms import strip
+from app.core.forms import AppForm, strip
 
 
-class AuditFilterForm(FlaskForm):
+class AuditFilterForm(AppForm):
     """Who, what, which record, where and when (GET, no CSRF)."""
 
     class Meta:

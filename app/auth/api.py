@@ -34,7 +34,7 @@ USER_SCHEMA = {
         "display_name": {"type": "string"},
         "role": {"type": "string", "enum": ["admin", "staff", "officer", "founder"]},
         "region_code": {"type": "string"},
-        "founder_id": {"type": ["integer", "null"]},
+        "founder_id": {"type": "integer", "nullable": True},
         "active": {"type": "boolean"},
         "created_at": {"type": "string", "format": "date-time"},
     },

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
-from app.core.forms import KnownRegion, empty_to_none, strip, with_blank
+from app.core.forms import AppForm, empty_to_none, strip, with_blank
 from app.core.permissions import Role
+from app.regions.forms import KnownRegion
 
 ROLE_LABELS = {
     Role.ADMIN: _l("Administrator"),
@@ -19,32 +19,47 @@ ROLE_LABELS = {
 }
 
 
+# Tells browsers and password managers to offer a generated password, not a saved one.
+NEW_PASSWORD = {"autocomplete": "new-password"}
+
+
 def role_choices() -> list[SelectChoice]:
     """The role select box's options."""
     return [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in Role]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     """Username and password; no hints about which one was wrong."""
 
     username = StringField(
-        _l("Username"), filters=[strip], validators=[InputRequired(), Length(max=64)]
+        _l("Username"),
+        filters=[strip],
+        validators=[InputRequired(), Length(max=64)],
+        render_kw={"autocomplete": "username"},
     )
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=128)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
+    )
 
 
 class TokenRequestForm(LoginForm):
     """POST /api/v1/auth/token body."""
 
 
-class UserCreateForm(FlaskForm):
+class UserCreateForm(AppForm):
     """A new account."""
 
     username = StringField(
         _l("Username"), filters=[strip], validators=[InputRequired(), Length(min=3, max=64)]
     )
     display_name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=100)])
-    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(min=10, max=128)])
+    password = PasswordField(
+        _l("Password"),
+        validators=[InputRequired(), Length(min=10, max=128)],
+        render_kw=NEW_PASSWORD,
+    )
     role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
     region_code = SelectField(
         _l("Region"), validators=[InputRequired(), KnownRegion()], validate_choice=False
@@ -57,7 +72,7 @@ class UserCreateForm(FlaskForm):
     )
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(AppForm):
     """Changes an administrator may make to an account."""
 
     display_name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=100)])
@@ -71,11 +86,13 @@ class UserEditForm(FlaskForm):
     active = BooleanField(_l("Active"))
 
 
-class PasswordResetForm(FlaskForm):
+class PasswordResetForm(AppForm):
     """An administrator sets a new password for someone."""
 
     password = PasswordField(
-        _l("New password"), validators=[InputRequired(), Length(min=10, max=128)]
+        _l("New password"),
+        validators=[InputRequired(), Length(min=10, max=128)],
+        render_kw=NEW_PASSWORD,
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -83,14 +100,18 @@ class PasswordResetForm(FlaskForm):
     )
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     """A user changes their own password."""
 
     current_password = PasswordField(
-        _l("Current password"), validators=[InputRequired(), Length(max=128)]
+        _l("Current password"),
+        validators=[InputRequired(), Length(max=128)],
+        render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
-        _l("New password"), validators=[InputRequired(), Length(min=10, max=128)]
+        _l("New password"),
+        validators=[InputRequired(), Length(min=10, max=128)],
+        render_kw=NEW_PASSWORD,
     )
     confirm = PasswordField(
         _l("Repeat the new password"),
@@ -98,7 +119,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class UserFilterForm(FlaskForm):
+class UserFilterForm(AppForm):
     """Filters of the user list (GET, no CSRF)."""
 
     class Meta:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import case, delete, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -253,6 +253,14 @@ def _count_failure(keys: list[str], now: datetime) -> None:
     than FAILURE_MEMORY are forgotten, so a shared office address recovers by itself.
     """
     config = current_app.config
+    forgotten = now - FAILURE_MEMORY
+    # Keep the table small: rows whose failures are forgotten and whose lock has passed go.
+    db.session.execute(
+        delete(LoginThrottle).where(
+            LoginThrottle.last_failed_at < forgotten,
+            or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
+        )
+    )
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     for key in keys:
@@ -261,7 +269,7 @@ def _count_failure(keys: list[str], now: datetime) -> None:
             index_elements=[LoginThrottle.key],
             set_={
                 "failures": case(
-                    (LoginThrottle.last_failed_at < now - FAILURE_MEMORY, 1),
+                    (LoginThrottle.last_failed_at < forgotten, 1),
                     else_=LoginThrottle.failures + 1,
                 ),
                 "last_failed_at": now,

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -46,11 +58,49 @@ def login() -> Any:
         elif result.user is None:
             flash(_("Unknown username or wrong password."), "danger")
         else:
-            session.clear()
-            login_user(result.user)
-            session.permanent = True
+            _start_fresh_session(result.user)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)
+
+
+# When the session began (Unix time). Sessions end this long after sign-in however busy they
+# are, so a shared office computer does not stay signed in overnight.
+SIGNED_IN_AT = "signed_in_at"
+
+
+def end_expired_session() -> None:
+    """Before each request: sign out a browser session older than its working-day lifetime."""
+    if g.get("api_token") is not None or not current_user.is_authenticated:
+        return
+    lifetime = current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    started = session.get(SIGNED_IN_AT)
+    if isinstance(started, int | float) and time.time() - started <= lifetime:
+        return
+    _end_session()
+    flash(_("Your session has ended. Please sign in again."), "info")
+
+
+def _start_fresh_session(user: Any) -> None:
+    """A new session for the signed-in user, keeping the language chosen before sign-in."""
+    chosen_locale = session.get("locale")
+    session.clear()
+    login_user(user)
+    session.permanent = True
+    session[SIGNED_IN_AT] = int(time.time())
+    if chosen_locale:
+        session["locale"] = chosen_locale
+        if not user.locale:
+            user.locale = chosen_locale
+            db.session.commit()
+
+
+def _end_session() -> None:
+    """Sign out of this browser, keeping its language for the login page."""
+    chosen_locale = session.get("locale") or getattr(current_user, "locale", None)
+    logout_user()
+    session.clear()
+    if chosen_locale:
+        session["locale"] = chosen_locale
 
 
 @auth_bp.post("/logout")
@@ -59,8 +109,7 @@ def logout() -> Any:
     """Sign out of this and every other session of the user."""
     operations.sign_out_everywhere(current_user._get_current_object())
     db.session.commit()
-    logout_user()
-    session.clear()
+    _end_session()
     flash(_("You have signed out on every device."), "info")
     return redirect(url_for("auth.login"))
 
@@ -82,8 +131,7 @@ def change_password() -> Any:
             show_form_errors(form, error)
         else:
             db.session.commit()
-            logout_user()
-            session.clear()
+            _end_session()
             flash(_("Password changed. Please sign in with the new password."), "success")
             return redirect(url_for("auth.login"))
     return render_template("auth/change_password.html", form=form)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
@@ -16,6 +17,20 @@ from wtforms.validators import ValidationError
 from app.core import validators
 
 NO_CHOICE = SelectChoice("", "—")
+
+
+class AppForm(FlaskForm):
+    """Base of every form: also refuses NUL characters, which no text needs and
+    PostgreSQL cannot store, so they become a field error instead of a crash."""
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators=extra_validators)
+        for field in self:
+            values = field.data if isinstance(field.data, list) else [field.data]
+            if any(isinstance(value, str) and "\x00" in value for value in values):
+                field.errors = [*field.errors, str(_l("Contains a character that is not allowed."))]
+                valid = False
+        return valid
 
 
 def with_blank(choices: list[SelectChoice]) -> list[SelectChoice]:
@@ -87,18 +102,6 @@ class MobileNumber:
             raise ValidationError(
                 str(_l("Enter an 11-digit mainland mobile number starting with 1."))
             ) from None
-
-
-class KnownRegion:
-    """A region code that exists in the region table."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        if not field.data:
-            return
-        from app.regions.queries import get_region
-
-        if get_region(str(field.data)) is None:
-            raise ValidationError(str(_l("Unknown region.")))
 
 
 def show_form_errors(form: Form, error: Any) -> None:

@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from app.core.api import Endpoint, json_response
+from app.core.pagination import MAX_PAGE, MAX_PER_PAGE
 
 API_PREFIX = "/api/v1"
 MONEY_PATTERN = r"^-?\d{1,13}(\.\d{1,2})?$"
@@ -103,11 +104,15 @@ def _query_parameters(form_cls: type[FlaskForm] | None, paginated: bool) -> list
             )
     if paginated:
         parameters += [
-            {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+            {
+                "name": "page",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+            },
             {
                 "name": "per_page",
                 "in": "query",
-                "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
             },
         ]
     return parameters

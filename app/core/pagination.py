@@ -15,6 +15,8 @@ from app.extensions import db
 
 DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 200
+# Far beyond any real list, small enough that page * per_page never overflows SQL integers.
+MAX_PAGE = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -31,7 +33,7 @@ def read_page_request(
     """Read `page` and `per_page` from query arguments, naming the field that is wrong."""
     errors: dict[str, list[str]] = {}
     values = {"page": 1, "per_page": default_per_page}
-    for field, lowest, highest in (("page", 1, None), ("per_page", 1, MAX_PER_PAGE)):
+    for field, lowest, highest in (("page", 1, MAX_PAGE), ("per_page", 1, MAX_PER_PAGE)):
         raw = args.get(field)
         if raw in (None, ""):
             continue
@@ -41,11 +43,7 @@ def read_page_request(
             errors[field] = [_("Must be a whole number.")]
             continue
         if number < lowest or (highest is not None and number > highest):
-            errors[field] = [
-                _("Must be between %(low)s and %(high)s.", low=lowest, high=highest)
-                if highest
-                else _("Must be at least %(low)s.", low=lowest)
-            ]
+            errors[field] = [_("Must be between %(low)s and %(high)s.", low=lowest, high=highest)]
             continue
         values[field] = number
     if errors:

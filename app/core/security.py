@@ -1,11 +1,12 @@
-"""Request-level protections: CSRF for everything but bearer-token API calls, bearer-token
-sign-in, and the security headers every response carries."""
+"""Request-level protections: CSRF for everything but bearer-token API calls, and the
+security headers every response carries."""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, current_app, g, request
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from app.extensions import csrf
@@ -38,42 +39,18 @@ def safe_next_url(target: str | None) -> str | None:
     return target
 
 
-def bearer_token_from_request() -> str | None:
-    """The token of an `Authorization: Bearer <token>` header, if any."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return value.strip() or ""
-
-
-def authenticate_bearer_token() -> None:
-    """On API paths, a bearer token replaces the session; a bad token is a 401 at once."""
-    if not request.path.startswith("/api/"):
-        return
-    raw = bearer_token_from_request()
-    if raw is None:
-        return
-    from app.auth.operations import find_usable_token
-
-    token = find_usable_token(raw)
-    if token is None:
-        abort(401)
-    g.api_token = token
-    # Flask-Login keeps the request's user in g._login_user; setting it here signs the
-    # request in for this request only, without touching the session cookie.
-    g._login_user = token.user
-
-
 def check_csrf() -> None:
     """Every unsafe request carries a CSRF token, except API calls signed with a bearer
     token or asking for one (those cannot be forged by a browser on another site)."""
     if request.method in SAFE_METHODS or not current_app.config.get("WTF_CSRF_ENABLED", True):
         return
-    if g.get("api_token") is not None:
-        return
-    if request.path == "/api/v1/auth/token" and request.method == "POST":
-        return
+    if request.path.startswith("/api/"):
+        if g.get("api_token") is not None:
+            return  # signed with a bearer token, which a browser never adds by itself
+        if request.path == "/api/v1/auth/token" and request.method == "POST":
+            return  # asking for a token with a password
+        if not current_user.is_authenticated:
+            return  # nobody is signed in: the endpoint answers 401, nothing to forge
     csrf.protect()
 
 
@@ -97,7 +74,10 @@ def add_security_headers(response: Response) -> Response:
 
 
 def register_security(app: Flask) -> None:
-    """Install the bearer sign-in, the CSRF check and the headers, in that order."""
-    app.before_request(authenticate_bearer_token)
+    """Install the CSRF check and the security headers.
+
+    Bearer-token sign-in (app.auth.bearer) is registered before this, so the CSRF check
+    knows whether the request is signed with a token.
+    """
     app.before_request(check_csrf)
     app.after_request(add_security_headers)

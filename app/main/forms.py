@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
+from app.core.forms import AppForm
 
-class LanguageForm(FlaskForm):
+
+class LanguageForm(AppForm):
     """Choose the interface language."""
 
     locale = SelectField(

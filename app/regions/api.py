@@ -22,9 +22,9 @@ REGION_SCHEMA = {
     "properties": {
         "code": {"type": "string"},
         "name": {"type": "string"},
-        "name_en": {"type": ["string", "null"]},
+        "name_en": {"type": "string", "nullable": True},
         "level": {"type": "string", "enum": ["province", "city"]},
-        "parent_code": {"type": ["string", "null"]},
+        "parent_code": {"type": "string", "nullable": True},
     },
     "required": ["code", "name", "level", "parent_code"],
 }

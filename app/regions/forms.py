@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
+from wtforms import Field, Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
-from app.core.forms import empty_to_none, strip
+from app.core.forms import AppForm, empty_to_none, strip
 from app.regions.models import RegionLevel
+from app.regions.queries import get_region
 
 
-class RegionForm(FlaskForm):
+class KnownRegion:
+    """A region code that exists in the region table."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data:
+            return
+        if get_region(str(field.data)) is None:
+            raise ValidationError(str(_l("Unknown region.")))
+
+
+class RegionForm(AppForm):
     """code, name, level, parent_code (cities), name_en."""
 
     code = StringField(

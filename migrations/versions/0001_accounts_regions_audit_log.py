@@ -26,6 +26,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('key', name=op.f('pk_login_throttle'))
     )
     with op.batch_alter_table('login_throttle', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_login_throttle_last_failed_at'), ['last_failed_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_login_throttle_locked_until'), ['locked_until'], unique=False)
 
     op.create_table('region',
@@ -76,7 +77,6 @@ def upgrade():
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('last_used_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_api_token_user_id_user_account'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_api_token')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_api_token_token_hash'))
@@ -134,6 +134,7 @@ def downgrade():
     op.drop_table('region')
     with op.batch_alter_table('login_throttle', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_login_throttle_locked_until'))
+        batch_op.drop_index(batch_op.f('ix_login_throttle_last_failed_at'))
 
     op.drop_table('login_throttle')
     # ### end Alembic commands ###

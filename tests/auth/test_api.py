@@ -230,3 +230,40 @@ def test_a_huge_name_is_a_field_error_not_a_crash(api_as):
     response = admin.post("/api/v1/users", json=NEW_USER | {"display_name": "x" * 1_000_000})
     assert response.status_code == 422
     assert "display_name" in response.get_json()["errors"]
+
+
+def test_anonymous_api_writes_get_401_even_with_csrf_on(csrf_client):
+    assert csrf_client.post("/api/v1/users", json=NEW_USER).status_code == 401
+    assert csrf_client.delete("/api/v1/auth/token").status_code == 401
+
+
+def test_nul_in_json_text_is_422(api_as):
+    admin = api_as("admin", "460000")
+    response = admin.post("/api/v1/users", json=NEW_USER | {"display_name": "a\u0000b"})
+    assert response.status_code == 422
+    assert "display_name" in response.get_json()["errors"]
+
+
+def test_proxy_headers_are_trusted_only_when_configured(database_url):
+    from app import create_app
+
+    seen = {}
+    for count in (0, 1):
+        proxied = create_app("testing", SQLALCHEMY_DATABASE_URI=database_url, PROXY_COUNT=count)
+
+        @proxied.get("/__address")
+        def address():
+            from flask import request
+
+            return request.remote_addr
+
+        seen[count] = (
+            proxied.test_client()
+            .get("/__address", headers={"X-Forwarded-For": "203.0.113.9"})
+            .get_data(as_text=True)
+        )
+        with proxied.app_context():
+            from app.extensions import db as app_db
+
+            app_db.engine.dispose()
+    assert seen == {0: "127.0.0.1", 1: "203.0.113.9"}

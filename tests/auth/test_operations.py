@@ -228,3 +228,20 @@ def test_revoked_token_is_refused(db_session):
     raw, token = operations.issue_api_token(user)
     operations.revoke_api_token(token)
     assert operations.find_usable_token(raw) is None
+
+
+def test_forgotten_failures_are_pruned(db_session):
+    old = utcnow() - operations.FAILURE_MEMORY - timedelta(minutes=1)
+    db.session.add(LoginThrottle(key="user:long.ago", failures=3, last_failed_at=old))
+    db.session.add(
+        LoginThrottle(
+            key="user:still.locked",
+            failures=9,
+            last_failed_at=old,
+            locked_until=utcnow() + timedelta(minutes=5),
+        )
+    )
+    db.session.flush()
+    operations.authenticate("someone.else", "wrong password!", ip_address=None)
+    assert db.session.get(LoginThrottle, "user:long.ago") is None
+    assert db.session.get(LoginThrottle, "user:still.locked") is not None

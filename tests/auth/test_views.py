@@ -272,3 +272,40 @@ def test_domain_errors_on_pages_flash_and_go_back_only_on_site(client, login_as)
     assert response.headers["Location"] == "/regions?x=1"
     page = client.get("/regions", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Region 460100 already exists." in page
+
+
+def test_language_chosen_before_sign_in_is_kept_and_saved(client):
+    user = make_user()
+    db.session.commit()
+    db.session.refresh(user)
+    client.post("/language", data={"locale": "en", "next": "/login"})
+    sign_in(client, user.username)
+    assert "Dashboard" in client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(
+        as_text=True
+    )
+    assert db.session.get(User, user.id).locale == "en"
+    client.post("/logout")
+    page = client.get("/login", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
+    assert "Sign in" in page
+
+
+def test_sessions_end_a_working_day_after_sign_in_however_busy(app, client, login_as):
+    login_as("staff")
+    assert client.get("/").status_code == 200
+    lifetime = app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()
+    with client.session_transaction() as session:
+        session["signed_in_at"] -= lifetime + 1
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login")
+
+
+def test_nul_characters_are_a_field_error(client, login_as):
+    login_as("admin", "460000")
+    response = client.post(
+        "/admin/regions/new",
+        data={"code": "460500", "name": "坏\x00名", "level": "city", "parent_code": "460000"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 200
+    assert "Contains a character that is not allowed." in response.get_data(as_text=True)
