@@ -105,7 +105,7 @@ def supported_languages() -> list[str]:
 
 
 def register_login(app: Flask) -> None:
-    """Session sign-in for pages (bearer tokens are handled in core.security)."""
+    """Session sign-in for pages, bearer-token sign-in for the API, session expiry."""
     from flask_babel import lazy_gettext as _l
 
     from app.auth.bearer import authenticate_bearer_token
@@ -123,7 +123,7 @@ def register_login(app: Flask) -> None:
 
 
 def register_security_steps(app: Flask) -> None:
-    """CSRF, bearer tokens and security headers."""
+    """CSRF checks and security headers."""
     from app.core.security import register_security
 
     register_security(app)

@@ -107,15 +107,16 @@ def run_migrations_online():
             # pragma only works outside a transaction, so it goes straight to the driver.
             connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
-
-        with context.begin_transaction():
-            context.run_migrations()
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+                if on_sqlite:
+                    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if problems:
+                        raise RuntimeError(f"migration left broken foreign keys: {problems[:5]}")
+        finally:
             if on_sqlite:
-                problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-                if problems:
-                    raise RuntimeError(f"migration left broken foreign keys: {problems[:5]}")
-        if on_sqlite:
-            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():

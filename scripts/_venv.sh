@@ -1,5 +1,5 @@
-# Shared by scripts/run and scripts/test: make .venv with the pinned dependencies and the
-# compiled translations. Sourced, not executed.
+# Shared by scripts/run, scripts/test and scripts/translations: make .venv with the pinned
+# dependencies and the compiled translations. Sourced, not executed.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
