@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_babel import force_locale
 
-from app.core.openapi import API_PREFIX
+from app.core.openapi import API_PREFIX, form_schema
 from app.core.permissions import Role
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
@@ -141,6 +142,23 @@ def test_every_api_rule_and_method_is_documented(app: Flask, document: dict[str,
     assert registered, "no /api/v1 rules found"
     assert registered - documented == set(), "API routes missing from the document"
     assert documented - registered == set(), "the document names routes the app lacks"
+
+
+def test_every_request_body_is_its_forms_schema(app: Flask, document: dict[str, Any]) -> None:
+    """Each documented body is exactly what the form that validates it describes."""
+    with app.test_request_context(), force_locale("en"):
+        for rule in app.url_map.iter_rules():
+            endpoint = getattr(app.view_functions[rule.endpoint], "api_endpoint", None)
+            if not rule.rule.startswith(f"{API_PREFIX}/") or endpoint is None:
+                continue
+            path = CONVERTER.sub(r"{\1}", rule.rule).removeprefix(API_PREFIX)
+            for method in (rule.methods or set()) - {"HEAD", "OPTIONS"}:
+                operation = document["paths"][path][method.lower()]
+                if endpoint.form is None:
+                    assert "requestBody" not in operation, (path, method)
+                else:
+                    expected = form_schema(endpoint.form)
+                    assert _body_schema(document, path, method.lower()) == expected
 
 
 def test_create_user_body_comes_from_the_form(document: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from app.core.db import utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
-from app.regions.models import Region
+from app.regions.queries import get_region
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 PASSWORD_MIN_LENGTH = 10
@@ -33,8 +33,11 @@ FAILURE_MEMORY = timedelta(hours=1)
 
 # Validation ---------------------------------------------------------------------------
 def normalise_username(username: str | None) -> str:
-    """Usernames are case-insensitive: stored and compared in lower case."""
-    return (username or "").strip().lower()
+    """Usernames are case-insensitive: stored and compared in lower case.
+
+    NUL characters are dropped: no username has one and PostgreSQL cannot compare them.
+    """
+    return (username or "").replace("\x00", "").strip().lower()
 
 
 def password_errors(password: str | None) -> list[str]:
@@ -53,7 +56,7 @@ def _account_errors(*, role: str, region_code: str, founder_id: int | None) -> d
     errors: dict[str, list[str]] = {}
     if role not in {r.value for r in Role}:
         errors["role"] = [_("Choose one of the roles.")]
-    if not region_code or db.session.get(Region, region_code) is None:
+    if get_region(region_code) is None:
         errors["region_code"] = [_("Unknown region.")]
     if founder_id is not None and role != Role.FOUNDER:
         errors["founder_id"] = [_("Only founder accounts are linked to a founder.")]

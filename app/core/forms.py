@@ -24,13 +24,18 @@ class AppForm(FlaskForm):
     PostgreSQL cannot store, so they become a field error instead of a crash."""
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators=extra_validators)
-        for field in self:
-            values = field.data if isinstance(field.data, list) else [field.data]
-            if any(isinstance(value, str) and "\x00" in value for value in values):
-                field.errors = [*field.errors, str(_l("Contains a character that is not allowed."))]
-                valid = False
-        return valid
+        # Checked before the field validators, some of which look values up in the database.
+        refused = [field for field in self if _contains_nul(field.data)]
+        if not refused:
+            return super().validate(extra_validators=extra_validators)
+        for field in refused:
+            field.errors = [str(_l("Contains a character that is not allowed."))]
+        return False
+
+
+def _contains_nul(data: Any) -> bool:
+    values = data if isinstance(data, list) else [data]
+    return any(isinstance(value, str) and "\x00" in value for value in values)
 
 
 def with_blank(choices: list[SelectChoice]) -> list[SelectChoice]:

@@ -59,6 +59,8 @@ def _field_schema(field_obj: Any) -> dict[str, Any]:
         schema = {"type": "string"}
     if isinstance(field_obj, SelectField) and getattr(field_obj, "validate_choice", True):
         schema["enum"] = [value for value, *_ in field_obj.iter_choices() if value != ""]
+    if _is_required(field_obj) and schema["type"] == "string":
+        schema["minLength"] = 1
     for validator in field_obj.validators:
         if isinstance(validator, Length) and schema["type"] == "string":
             if validator.min and validator.min > 0:
@@ -99,9 +101,10 @@ def _query_parameters(form_cls: type[FlaskForm] | None, paginated: bool) -> list
     if form_cls is not None:
         form = form_cls(formdata=None, meta={"csrf": False})
         for name, field_obj in form._fields.items():
-            parameters.append(
-                {"name": name, "in": "query", "required": False, "schema": _field_schema(field_obj)}
-            )
+            schema = _field_schema(field_obj)
+            if "enum" in schema:
+                schema["enum"] = ["", *schema["enum"]]  # an empty filter means "any"
+            parameters.append({"name": name, "in": "query", "required": False, "schema": schema})
     if paginated:
         parameters += [
             {

@@ -130,6 +130,8 @@ def has_permission(user: Any, permission: Permission) -> bool:
     """True when the user is signed in, active and their role grants `permission`."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
+    if not getattr(user, "is_active", False):
+        return False
     try:
         role = Role(user.role)
     except ValueError:

@@ -14,6 +14,7 @@ from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.regions.models import Region, RegionLevel
+from app.regions.queries import get_region
 
 CODE_PATTERN = re.compile(r"^[1-9]\d{5}$")
 CSV_COLUMNS = ("code", "name", "level", "parent_code", "name_en")
@@ -38,7 +39,7 @@ def _region_errors(
         if "code" not in errors and not code.endswith("0000"):
             errors["code"] = [_("A province code ends in 0000.")]
         return errors
-    parent = db.session.get(Region, parent_code) if parent_code else None
+    parent = get_region(parent_code)
     if parent is None or parent.level != RegionLevel.PROVINCE:
         errors["parent_code"] = [_("A city needs an existing province as parent.")]
     elif "code" not in errors and (code[:2] != parent.code[:2] or code == parent.code):
@@ -109,7 +110,7 @@ def import_regions_csv(actor: Any, text: str) -> RegionImportResult:
 
 def _apply_csv_row(actor: Any, number: int, row: dict, result: RegionImportResult) -> None:
     values = {column: (row.get(column) or "").strip() for column in CSV_COLUMNS}
-    existing = db.session.get(Region, values["code"])
+    existing = get_region(values["code"])
     if existing is None:
         try:
             create_region(

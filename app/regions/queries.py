@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import case, select
 from wtforms.fields.choices import SelectChoice
 
 from app.extensions import db
 from app.regions.models import Region, RegionLevel
 
+REGION_CODE = re.compile(r"\d{6}")
 
-def get_region(code: str) -> Region | None:
-    """The region with this code, or None."""
+
+def get_region(code: str | None) -> Region | None:
+    """The region with this code, or None (also for anything that is not six digits)."""
+    if not isinstance(code, str) or not REGION_CODE.fullmatch(code):
+        return None
     return db.session.get(Region, code)
 
 

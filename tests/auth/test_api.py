@@ -267,3 +267,10 @@ def test_proxy_headers_are_trusted_only_when_configured(database_url):
 
             app_db.engine.dispose()
     assert seen == {0: "127.0.0.1", 1: "203.0.113.9"}
+
+
+def test_nul_in_a_looked_up_field_is_422_not_a_database_error(api_as):
+    admin = api_as("admin", "460000")
+    response = admin.post("/api/v1/users", json=NEW_USER | {"region_code": "a\u0000b"})
+    assert response.status_code == 422
+    assert "region_code" in response.get_json()["errors"]
