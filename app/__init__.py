@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
     )
     bootstrap.init_app(app)
     login_manager.init_app(app)
+    app.json.ensure_ascii = False  # API answers show Chinese as Chinese, not \u escapes
 
 
 def register_models(app: Flask) -> None:
