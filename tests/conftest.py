@@ -17,12 +17,12 @@ from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
-from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.extensions import db
 from config import _normalise_database_url
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.isolation import rolled_back_session
 
 
 def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -97,26 +97,11 @@ def csrf_app(database_url: str) -> Iterator[Flask]:
     yield from _serve(_make_app(database_url, WTF_CSRF_ENABLED=True))
 
 
-def _isolated_session(flask_app: Flask) -> Iterator[Any]:
-    with flask_app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        original = db.session
-        db.session = scoped_session(factory)
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
-
-
 @pytest.fixture
 def db_session(app: Flask) -> Iterator[Any]:
     """A session whose every commit is undone when the test ends."""
-    yield from _isolated_session(app)
+    with app.app_context():
+        yield from rolled_back_session(app)
 
 
 @pytest.fixture
@@ -128,8 +113,9 @@ def client(app: Flask, db_session: Any) -> FlaskClient:
 @pytest.fixture
 def csrf_client(csrf_app: Flask) -> Iterator[FlaskClient]:
     """A client of the CSRF-protected app, inside its own rolled-back transaction."""
-    for _ in _isolated_session(csrf_app):
-        yield csrf_app.test_client()
+    with csrf_app.app_context():
+        for _ in rolled_back_session(csrf_app):
+            yield csrf_app.test_client()
 
 
 @pytest.fixture

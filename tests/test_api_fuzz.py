@@ -23,7 +23,6 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy.orm import scoped_session, sessionmaker
 
 from app import create_app
 from app.auth.models import User
@@ -31,6 +30,7 @@ from app.auth.operations import issue_api_token
 from app.core.openapi import API_PREFIX
 from app.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_user
+from tests.isolation import rolled_back_session
 
 CHECKS = [
     not_a_server_error,
@@ -71,19 +71,7 @@ def fuzz_session(app: Flask) -> Iterator[Any]:
     savepoints, so each example sees the earlier examples' rows and nothing survives. No
     app context stays pushed, so every request gets its own, as in production.
     """
-    with app.app_context():
-        connection = db.engine.connect()
-    outer = connection.begin()
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-    original = db.session
-    db.session = scoped_session(factory)
-    try:
-        yield db.session
-    finally:
-        db.session.remove()
-        db.session = original
-        outer.rollback()
-        connection.close()
+    yield from rolled_back_session(app)
 
 
 @pytest.fixture(scope="module")
