@@ -66,11 +66,13 @@ class BaseConfig:
     ARGON2_MEMORY_COST_KIB = _env_int("ARGON2_MEMORY_COST_KIB", 65536)
     ARGON2_PARALLELISM = _env_int("ARGON2_PARALLELISM", 1)
 
-    # Failed logins: after LOGIN_FREE_FAILURES the key is locked, doubling each time.
+    # Failed sign-ins within an hour before a key locks (the lock doubles each time):
+    # per username and address, per username from anywhere, per address for any username.
     LOGIN_FREE_FAILURES = _env_int("LOGIN_FREE_FAILURES", 5)
+    LOGIN_USER_FREE_FAILURES = _env_int("LOGIN_USER_FREE_FAILURES", 20)
     LOGIN_LOCK_BASE_SECONDS = _env_int("LOGIN_LOCK_BASE_SECONDS", 30)
     LOGIN_LOCK_MAX_SECONDS = _env_int("LOGIN_LOCK_MAX_SECONDS", 15 * 60)
-    LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 30)
+    LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 50)
 
     API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted

@@ -20,6 +20,7 @@ def create_app(config_name: str | None = None, **overrides: Any) -> Flask:
     register_proxy_headers(app)
     register_logging(app)
     register_extensions(app)
+    register_url_converters(app)
     register_models(app)
     register_login(app)
     register_security_steps(app)
@@ -72,6 +73,13 @@ def register_extensions(app: Flask) -> None:
     bootstrap.init_app(app)
     login_manager.init_app(app)
     app.json.ensure_ascii = False  # API answers show Chinese as Chinese, not \u escapes
+
+
+def register_url_converters(app: Flask) -> None:
+    """`<id:...>` for row ids in every blueprint's routes."""
+    from app.core.url_converters import IdConverter
+
+    app.url_map.converters["id"] = IdConverter
 
 
 def register_models(app: Flask) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from app.auth import operations as auth_operations
 from app.auth.models import User
+from app.core.db import MAX_ID
 from app.core.errors import DomainError, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
@@ -40,7 +41,13 @@ def _fail(error: DomainError) -> None:
 @click.argument("username")
 @click.option("--role", required=True, type=click.Choice([r.value for r in Role]))
 @click.option("--region", "region_code", required=True, help="Six-digit region code.")
-@click.option("--founder", "founder_id", type=int, default=None, help="Founder id (founders).")
+@click.option(
+    "--founder",
+    "founder_id",
+    type=click.IntRange(1, MAX_ID),
+    default=None,
+    help="Founder id (founders).",
+)
 @click.option("--name", "display_name", default="", help="Full name shown in the interface.")
 @click.option(
     "--password",

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from app.core.forms import AppForm, strip
+
+# Far wider than any audit trail, and far from the calendar's ends where date maths fails.
+AUDIT_DATES = NumberRange(
+    min=date(2000, 1, 1),
+    max=date(2100, 12, 31),
+    message=_l("Choose a date between %(min)s and %(max)s."),
+)
 
 
 class AuditFilterForm(AppForm):
@@ -22,5 +31,5 @@ class AuditFilterForm(AppForm):
         _l("Record id"), filters=[strip], validators=[Optional(), Length(max=64)]
     )
     region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
-    occurred_from = DateField(_l("From"), validators=[Optional()])
-    occurred_to = DateField(_l("To"), validators=[Optional()])
+    occurred_from = DateField(_l("From"), validators=[Optional(), AUDIT_DATES])
+    occurred_to = DateField(_l("To"), validators=[Optional(), AUDIT_DATES])

@@ -7,6 +7,7 @@ from wtforms import BooleanField, IntegerField, PasswordField, SelectField, Stri
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
 
+from app.core.db import MAX_ID
 from app.core.forms import AppForm, empty_to_none, strip, with_blank
 from app.core.permissions import Role
 from app.regions.forms import KnownRegion
@@ -67,7 +68,7 @@ class UserCreateForm(AppForm):
     founder_id = IntegerField(
         _l("Founder id"),
         filters=[empty_to_none],
-        validators=[Optional(), NumberRange(min=1)],
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
         description=_l("Only for founder accounts: the founder's id in the register."),
     )
 
@@ -81,7 +82,9 @@ class UserEditForm(AppForm):
         _l("Region"), validators=[InputRequired(), KnownRegion()], validate_choice=False
     )
     founder_id = IntegerField(
-        _l("Founder id"), filters=[empty_to_none], validators=[Optional(), NumberRange(min=1)]
+        _l("Founder id"),
+        filters=[empty_to_none],
+        validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
     )
     active = BooleanField(_l("Active"))
 

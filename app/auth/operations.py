@@ -11,16 +11,18 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import case, delete, func, or_, select
+from sqlalchemy import case, delete, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from app.auth.models import ApiToken, LoginThrottle, User
 from app.auth.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.core.audit import changed_fields, record_audit, snapshot
-from app.core.db import utcnow
+from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.permissions import Role
+from app.core.validators import contains_nul
 from app.extensions import db
 from app.regions.queries import get_region
 
@@ -60,7 +62,7 @@ def _account_errors(*, role: str, region_code: str, founder_id: int | None) -> d
         errors["region_code"] = [_("Unknown region.")]
     if founder_id is not None and role != Role.FOUNDER:
         errors["founder_id"] = [_("Only founder accounts are linked to a founder.")]
-    if founder_id is not None and founder_id < 1:
+    if founder_id is not None and not 1 <= founder_id <= MAX_ID:
         errors["founder_id"] = [_("Enter a valid founder id.")]
     return errors
 
@@ -85,7 +87,7 @@ def create_user(
         ]
     if problems := password_errors(password):
         errors["password"] = problems
-    if len(display_name or "") > 100:
+    if len(display_name or "") > 100 or contains_nul(display_name):
         errors["display_name"] = [_("Use at most %(n)s characters.", n=100)]
     if errors:
         raise ValidationFailed(errors)
@@ -102,8 +104,16 @@ def create_user(
         active=True,
         session_version=1,
     )
-    db.session.add(user)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        # Someone else took the name between our check and our insert.
+        existing = get_user_by_username(username)
+        raise Conflict(
+            _("The username %(name)s is taken.", name=username),
+            id=existing.id if existing else None,
+        ) from None
     record_audit(actor, "user.create", user, None, snapshot(user))
     return user
 
@@ -120,7 +130,7 @@ def update_user(
 ) -> User:
     """Change an account's role, region, link or status; deactivation ends its sessions."""
     errors = _account_errors(role=role, region_code=region_code, founder_id=founder_id)
-    if len(display_name or "") > 100:
+    if len(display_name or "") > 100 or contains_nul(display_name):
         errors["display_name"] = [_("Use at most %(n)s characters.", n=100)]
     if getattr(actor, "id", None) == user.id:
         if not active:
@@ -209,15 +219,17 @@ class SignInResult:
 
 
 def authenticate(username: str, password: str, *, ip_address: str | None) -> SignInResult:
-    """Check a username and password, counting failures in the database.
+    """Check a username and password, counting attempts in the database.
 
-    Unknown usernames and wrong passwords fail alike, take the same time and are counted
-    alike, so an attacker learns nothing and is slowed down across every worker process.
+    The attempt is counted as a failure before the password is checked and forgiven on
+    success; on PostgreSQL the counting upsert holds the counter rows until the request
+    commits, so parallel guesses queue up instead of slipping past the limit. Unknown
+    usernames and wrong passwords fail alike, take the same time and are counted alike.
     """
     now = _now()
     name = normalise_username(username)[:64]
-    keys = [f"user:{name}"] + ([f"ip:{ip_address}"] if ip_address else [])
-    wait = _seconds_locked(keys, now)
+    allowances = _throttle_allowances(name, ip_address)
+    failures, wait = _count_attempt(allowances, now)
     if wait:
         return SignInResult(None, retry_after_seconds=wait)
     user = get_user_by_username(name) if name else None
@@ -227,9 +239,9 @@ def authenticate(username: str, password: str, *, ip_address: str | None) -> Sig
     else:
         ok = verify_password(user.password_hash, password or "") and user.is_active
     if not ok:
-        _count_failure(keys, now)
+        _lock_keys_over_allowance(allowances, failures, now)
         return SignInResult(None)
-    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+    _forgive_attempt(allowances)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
@@ -237,25 +249,29 @@ def authenticate(username: str, password: str, *, ip_address: str | None) -> Sig
     return SignInResult(user)
 
 
-def _seconds_locked(keys: list[str], now: datetime) -> int:
-    locked_until = db.session.scalar(
-        select(func.max(LoginThrottle.locked_until)).where(LoginThrottle.key.in_(keys))
-    )
-    if locked_until is None:
-        return 0
-    if locked_until.tzinfo is None:  # SQLite's max() returns the raw stored value
-        locked_until = datetime.fromisoformat(str(locked_until)).replace(tzinfo=now.tzinfo)
-    remaining = (locked_until - now).total_seconds()
-    return max(0, int(remaining) + 1) if remaining > 0 else 0
+def _throttle_allowances(name: str, ip_address: str | None) -> dict[str, int]:
+    """Throttle keys of one attempt, each with its free failures per FAILURE_MEMORY.
 
-
-def _count_failure(keys: list[str], now: datetime) -> None:
-    """Add one failure to every key atomically, then lock keys past their free allowance.
-
-    The increment is one upsert, so two workers failing at once both count. Failures older
-    than FAILURE_MEMORY are forgotten, so a shared office address recovers by itself.
+    The (user, address) pair stops one attacker quickly; the username alone stops a guess
+    spread over many addresses; the address alone stops spraying many usernames. A
+    username is locked for everyone only after many failures, so a prankster cannot keep
+    a colleague out with a handful of bad passwords.
     """
     config = current_app.config
+    allowances = {f"user:{name}": config["LOGIN_USER_FREE_FAILURES"]}
+    if ip_address:
+        allowances = {
+            f"pair:{name}@{ip_address}": config["LOGIN_FREE_FAILURES"],
+            **allowances,
+            f"ip:{ip_address}": config["LOGIN_IP_FREE_FAILURES"],
+        }
+    return allowances
+
+
+def _count_attempt(allowances: dict[str, int], now: datetime) -> tuple[dict[str, int], int]:
+    """Add one failure to every key (an atomic upsert each); return the counts and, if a
+    key is locked, the seconds to wait. Keys are always taken in the same order, so two
+    attempts never wait on each other's rows."""
     forgotten = now - FAILURE_MEMORY
     # Keep the table small: rows whose failures are forgotten and whose lock has passed go.
     db.session.execute(
@@ -264,30 +280,61 @@ def _count_failure(keys: list[str], now: datetime) -> None:
             or_(LoginThrottle.locked_until.is_(None), LoginThrottle.locked_until < now),
         )
     )
-    dialect = db.session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    for key in keys:
-        stmt = insert(LoginThrottle).values(key=key, failures=1, last_failed_at=now)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[LoginThrottle.key],
-            set_={
-                "failures": case(
-                    (LoginThrottle.last_failed_at < forgotten, 1),
-                    else_=LoginThrottle.failures + 1,
-                ),
-                "last_failed_at": now,
-            },
-        )
-        db.session.execute(stmt)
-        throttle = db.session.get(LoginThrottle, key, populate_existing=True)
-        free = config["LOGIN_IP_FREE_FAILURES" if key.startswith("ip:") else "LOGIN_FREE_FAILURES"]
-        if throttle.failures > free:
-            doublings = min(throttle.failures - free - 1, 16)
-            seconds = min(
-                config["LOGIN_LOCK_BASE_SECONDS"] * 2**doublings, config["LOGIN_LOCK_MAX_SECONDS"]
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    failures: dict[str, int] = {}
+    wait = 0.0
+    for key in allowances:
+        stmt = (
+            insert(LoginThrottle)
+            .values(key=key, failures=1, last_failed_at=now)
+            .on_conflict_do_update(
+                index_elements=[LoginThrottle.key],
+                set_={
+                    "failures": case(
+                        (LoginThrottle.last_failed_at < forgotten, 1),
+                        else_=LoginThrottle.failures + 1,
+                    ),
+                    "last_failed_at": now,
+                },
             )
-            throttle.locked_until = now + timedelta(seconds=seconds)
-    db.session.flush()
+            .returning(LoginThrottle.failures, LoginThrottle.locked_until)
+        )
+        failures[key], locked_until = db.session.execute(stmt).one()
+        if locked_until is not None and locked_until > now:
+            wait = max(wait, (locked_until - now).total_seconds())
+    return failures, int(wait) + 1 if wait else 0
+
+
+def _lock_keys_over_allowance(
+    allowances: dict[str, int], failures: dict[str, int], now: datetime
+) -> None:
+    """After a failed check, lock each key past its allowance; each lock doubles the last."""
+    config = current_app.config
+    for key, free in allowances.items():
+        if failures[key] <= free:
+            continue
+        doublings = min(failures[key] - free - 1, 16)
+        seconds = min(
+            config["LOGIN_LOCK_BASE_SECONDS"] * 2**doublings, config["LOGIN_LOCK_MAX_SECONDS"]
+        )
+        db.session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key == key)
+            .values(locked_until=now + timedelta(seconds=seconds))
+        )
+
+
+def _forgive_attempt(allowances: dict[str, int]) -> None:
+    """A successful sign-in clears the user's counters and takes back the address's count."""
+    keys = list(allowances)
+    personal = [key for key in keys if not key.startswith("ip:")]
+    db.session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(personal)))
+    db.session.execute(
+        update(LoginThrottle)
+        .where(LoginThrottle.key.in_([k for k in keys if k.startswith("ip:")]))
+        .where(LoginThrottle.failures > 0)
+        .values(failures=LoginThrottle.failures - 1)
+    )
 
 
 # API tokens ---------------------------------------------------------------------------

@@ -184,7 +184,7 @@ def create_user() -> Any:
     return render_template("auth/user_form.html", form=form, user=None)
 
 
-@auth_bp.route("/admin/users/<int:user_id>/edit", methods=["GET", "POST"])
+@auth_bp.route("/admin/users/<id:user_id>/edit", methods=["GET", "POST"])
 @permission_required(Permission.USERS_MANAGE)
 def edit_user(user_id: int) -> Any:
     """Change an account's name, role, region, founder link or status."""
@@ -212,7 +212,7 @@ def edit_user(user_id: int) -> Any:
     return render_template("auth/user_form.html", form=form, user=user)
 
 
-@auth_bp.route("/admin/users/<int:user_id>/password", methods=["GET", "POST"])
+@auth_bp.route("/admin/users/<id:user_id>/password", methods=["GET", "POST"])
 @permission_required(Permission.USERS_MANAGE)
 def reset_password(user_id: int) -> Any:
     """Set a new password for someone who lost theirs."""

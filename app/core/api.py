@@ -7,6 +7,7 @@ WTForms form the HTML page uses.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
@@ -27,6 +28,7 @@ from wtforms import (
     SelectMultipleField,
 )
 
+from app.core.db import format_money
 from app.core.errors import DomainError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -82,9 +84,10 @@ def _expected_type(field_obj: Any) -> tuple[tuple[type, ...], str]:
 
 def json_body() -> dict[str, Any]:
     """The request body as a JSON object; anything else is a 400."""
-    payload = request.get_json(silent=True, force=True) if request.data else None
-    if payload is None:
-        raise MalformedJSON(_("The request body must be a JSON object."))
+    try:
+        payload = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, RecursionError):  # RecursionError: absurdly deep nesting
+        payload = None
     if not isinstance(payload, dict):
         raise MalformedJSON(_("The request body must be a JSON object."))
     return payload
@@ -157,4 +160,4 @@ def iso_date(value: date | None) -> str | None:
 
 def money_str(value: Decimal | None) -> str | None:
     """Money in answers is a string with two decimals."""
-    return None if value is None else f"{value:.2f}"
+    return None if value is None else format_money(value)

@@ -23,6 +23,8 @@ NAMING_CONVENTION = {
 }
 
 CENT = Decimal("0.01")
+# Ids in URLs and bodies stay within a 32-bit INTEGER column on every engine.
+MAX_ID = 2**31 - 1
 
 
 class Base(DeclarativeBase):

@@ -35,7 +35,7 @@ class AppForm(FlaskForm):
 
 def _contains_nul(data: Any) -> bool:
     values = data if isinstance(data, list) else [data]
-    return any(isinstance(value, str) and "\x00" in value for value in values)
+    return any(validators.contains_nul(value) for value in values)
 
 
 def with_blank(choices: list[SelectChoice]) -> list[SelectChoice]:

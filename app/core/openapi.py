@@ -25,6 +25,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Regexp
 
 from app.core.api import Endpoint, json_response
+from app.core.db import MAX_ID
 from app.core.pagination import MAX_PAGE, MAX_PER_PAGE
 
 API_PREFIX = "/api/v1"
@@ -129,7 +130,11 @@ def _path_and_parameters(rule: Rule) -> tuple[str, list[dict]]:
 
     def replace(match: re.Match) -> str:
         name, converter = match.group("name"), match.group("converter") or "string"
-        schema = {"type": "integer", "minimum": 0} if converter == "int" else {"type": "string"}
+        schema = {"type": "string"}
+        if converter == "int":
+            schema = {"type": "integer", "minimum": 0}
+        elif converter == "id":
+            schema = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
         return "{" + name + "}"
 

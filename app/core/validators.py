@@ -190,3 +190,8 @@ def is_valid_mobile(value: str) -> bool:
     except InvalidValue:
         return False
     return True
+
+
+def contains_nul(value: object) -> bool:
+    """True for text with a NUL character: no real input has one, PostgreSQL cannot store it."""
+    return isinstance(value, str) and "\x00" in value

@@ -30,7 +30,7 @@ class RegionForm(AppForm):
         filters=[strip],
         validators=[
             InputRequired(),
-            Regexp(r"^[1-9]\d{5}$", message=_l("A region code is six digits (GB/T 2260).")),
+            Regexp(r"^[1-9][0-9]{5}$", message=_l("A region code is six digits (GB/T 2260).")),
         ],
     )
     name = StringField(

@@ -9,27 +9,35 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
 
 from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.errors import Conflict, ValidationFailed
+from app.core.validators import contains_nul
 from app.extensions import db
 from app.regions.models import Region, RegionLevel
 from app.regions.queries import get_region
 
-CODE_PATTERN = re.compile(r"^[1-9]\d{5}$")
+CODE_PATTERN = re.compile(r"[1-9][0-9]{5}")
 CSV_COLUMNS = ("code", "name", "level", "parent_code", "name_en")
+
+
+def _name_errors(name: str, name_en: str | None) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if not name or len(name) > 64 or contains_nul(name):
+        errors["name"] = [_("Enter a name of at most 64 characters.")]
+    if name_en and (len(name_en) > 128 or contains_nul(name_en)):
+        errors["name_en"] = [_("Enter an English name of at most 128 characters.")]
+    return errors
 
 
 def _region_errors(
     code: str, name: str, level: str, parent_code: str | None, name_en: str | None
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    if not CODE_PATTERN.match(code or ""):
+    if not CODE_PATTERN.fullmatch(code or ""):
         errors["code"] = [_("A region code is six digits (GB/T 2260).")]
-    if not name or len(name) > 64:
-        errors["name"] = [_("Enter a name of at most 64 characters.")]
-    if name_en and len(name_en) > 128:
-        errors["name_en"] = [_("Enter an English name of at most 128 characters.")]
+    errors.update(_name_errors(name, name_en))
     if level not in (RegionLevel.PROVINCE, RegionLevel.CITY):
         errors["level"] = [_("Level must be province or city.")]
         return errors
@@ -66,8 +74,11 @@ def create_region(
     if db.session.get(Region, code) is not None:
         raise Conflict(_("Region %(code)s already exists.", code=code), code=code)
     region = Region(code=code, name=name, name_en=name_en, level=level, parent_code=parent_code)
-    db.session.add(region)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(region)
+    except IntegrityError:  # added by someone else since our check
+        raise Conflict(_("Region %(code)s already exists.", code=code), code=code) from None
     record_audit(actor, "region.create", region, None, snapshot(region), region_code=code)
     return region
 
@@ -97,7 +108,9 @@ def import_regions_csv(actor: Any, text: str) -> RegionImportResult:
         )
         return result
     rows = [(number, row) for number, row in enumerate(reader, start=2)]
-    rows.sort(key=lambda item: (item[1].get("level") != RegionLevel.PROVINCE, item[0]))
+    rows.sort(
+        key=lambda item: ((item[1].get("level") or "").strip() != RegionLevel.PROVINCE, item[0])
+    )
     with db.session.begin_nested() as savepoint:
         for number, row in rows:
             _apply_csv_row(actor, number, row, result)
@@ -136,6 +149,12 @@ def _apply_csv_row(actor: Any, number: int, row: dict, result: RegionImportResul
                 "message": _("An existing region cannot move to another level or parent."),
             }
         )
+        return
+    name_errors = _name_errors(values["name"] or existing.name, values["name_en"] or None)
+    for field_name, messages in name_errors.items():
+        for message in messages:
+            result.errors.append({"row": number, "field": field_name, "message": message})
+    if name_errors:
         return
     before = snapshot(existing)
     existing.name = values["name"] or existing.name

@@ -10,7 +10,7 @@ from wtforms.fields.choices import SelectChoice
 from app.extensions import db
 from app.regions.models import Region, RegionLevel
 
-REGION_CODE = re.compile(r"\d{6}")
+REGION_CODE = re.compile(r"[0-9]{6}")
 
 
 def get_region(code: str | None) -> Region | None:

@@ -160,47 +160,74 @@ def test_wrong_password_and_unknown_user_fail_alike_and_are_counted(db_session):
     assert not unknown.is_locked
     counts = {row.key: row.failures for row in db.session.scalars(select(LoginThrottle)).all()}
     assert counts[f"user:{user.username}"] == 1
+    assert counts[f"pair:{user.username}@10.0.0.1"] == 1
     assert counts["user:nobody.here"] == 1
     assert counts["ip:10.0.0.1"] == 2
 
 
-def test_repeated_failures_lock_the_username_even_for_the_right_password(app, db_session):
+def test_repeated_failures_lock_the_pair_even_for_the_right_password(app, db_session):
     user = make_user()
     free = app.config["LOGIN_FREE_FAILURES"]
     for _ in range(free + 1):
-        result = operations.authenticate(user.username, "wrong password!", ip_address=None)
-    throttle = db.session.get(LoginThrottle, f"user:{user.username}")
-    assert throttle.failures == free + 1
-    assert throttle.locked_until > utcnow()
-    locked = operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address=None)
+        result = operations.authenticate(user.username, "wrong password!", ip_address="10.0.0.9")
+    assert result.user is None
+    pair = db.session.get(LoginThrottle, f"pair:{user.username}@10.0.0.9")
+    assert pair.failures == free + 1
+    assert pair.locked_until > utcnow()
+    locked = operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address="10.0.0.9")
     assert locked.user is None
     assert 0 < locked.retry_after_seconds <= app.config["LOGIN_LOCK_BASE_SECONDS"] + 1
-    # Once the lock has passed, the right password works and the counter is cleared.
-    throttle.locked_until = utcnow() - timedelta(seconds=1)
-    db.session.flush()
-    assert result.user is None
-    assert operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address=None).user
+    # The owner, from another address, is not locked out by someone else's guesses.
+    elsewhere = operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address="10.0.0.7")
+    assert elsewhere.user is not None
     assert db.session.get(LoginThrottle, f"user:{user.username}") is None
+
+
+def test_once_a_lock_passes_the_next_attempt_is_checked(app, db_session):
+    user = make_user()
+    for _ in range(app.config["LOGIN_FREE_FAILURES"] + 1):
+        operations.authenticate(user.username, "wrong password!", ip_address="10.0.0.9")
+    pair = db.session.get(LoginThrottle, f"pair:{user.username}@10.0.0.9")
+    pair.locked_until = utcnow() - timedelta(seconds=1)
+    db.session.flush()
+    assert operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address="10.0.0.9").user
+    assert db.session.get(LoginThrottle, f"pair:{user.username}@10.0.0.9") is None
+
+
+def test_a_username_is_locked_for_everyone_only_after_many_failures(app, db_session):
+    user = make_user()
+    free = app.config["LOGIN_USER_FREE_FAILURES"]
+    for number in range(free + 1):
+        operations.authenticate(user.username, "wrong password!", ip_address=f"10.2.0.{number}")
+    result = operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address="10.3.0.1")
+    assert result.user is None
+    assert result.is_locked
 
 
 def test_lock_time_doubles_and_is_capped(app, db_session):
     user = make_user()
-    free = app.config["LOGIN_FREE_FAILURES"]
-    key = f"user:{user.username}"
+    key = f"pair:{user.username}@10.1.1.1"
     waits = []
-    for _ in range(free + 10):
+    for _ in range(app.config["LOGIN_FREE_FAILURES"] + 10):
         db.session.execute(
             LoginThrottle.__table__.update()
             .where(LoginThrottle.key == key)
             .values(locked_until=None)
         )
-        operations.authenticate(user.username, "wrong password!", ip_address=None)
+        operations.authenticate(user.username, "wrong password!", ip_address="10.1.1.1")
         throttle = db.session.get(LoginThrottle, key, populate_existing=True)
         if throttle.locked_until:
             waits.append(round((throttle.locked_until - utcnow()).total_seconds()))
     base, cap = app.config["LOGIN_LOCK_BASE_SECONDS"], app.config["LOGIN_LOCK_MAX_SECONDS"]
     assert waits[:3] == [base, base * 2, base * 4]
     assert max(waits) == cap
+
+
+def test_a_successful_sign_in_takes_back_its_count_on_the_address(db_session):
+    user = make_user()
+    operations.authenticate("someone.else", "wrong password!", ip_address="10.4.0.1")
+    assert operations.authenticate(user.username, DEFAULT_PASSWORD, ip_address="10.4.0.1").user
+    assert db.session.get(LoginThrottle, "ip:10.4.0.1").failures == 1
 
 
 def test_inactive_account_cannot_sign_in(db_session):
