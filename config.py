@@ -162,6 +162,13 @@ CONFIGS: dict[str, type[BaseConfig]] = {
 }
 
 
+def write_private_file(path: Path, text: str) -> None:
+    """Write a file only its owner can read, never readable by others even for a moment."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def config_for(name: str | None = None) -> type[BaseConfig]:
     """Return the configuration class named by `name` or by the APP_ENV variable."""
     key = (name or os.environ.get("APP_ENV") or "development").strip().lower()
@@ -177,6 +184,5 @@ def _instance_secret_key() -> str:
     """Keep one random development key in instance/ so sessions survive restarts."""
     path = INSTANCE_DIR / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32), encoding="utf-8")
-        path.chmod(0o600)
+        write_private_file(path, secrets.token_hex(32))
     return path.read_text(encoding="utf-8").strip()

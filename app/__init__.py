@@ -177,6 +177,14 @@ def register_template_context(app: Flask) -> None:
     def role_label(role: str) -> str:
         return str(ROLE_LABELS.get(Role(role), role))
 
+    def current_language() -> str:
+        """The LANGUAGES key of the interface language (Babel calls zh_CN zh_Hans_CN)."""
+        locale = get_locale()
+        for code in app.config["LANGUAGES"]:
+            if locale is not None and locale.language == code.split("_")[0]:
+                return code
+        return next(iter(app.config["LANGUAGES"]))
+
     @app.context_processor
     def inject_globals() -> dict[str, Any]:
         return {
@@ -184,7 +192,7 @@ def register_template_context(app: Flask) -> None:
             "role_label": role_label,
             "can": lambda permission: has_permission(current_user, permission),
             "languages": app.config["LANGUAGES"],
-            "current_locale": str(get_locale() or ""),
+            "current_locale": current_language(),
         }
 
 

@@ -11,15 +11,15 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from sqlalchemy import func, select
 
 from app.auth import operations as auth_operations
-from app.auth.models import User
+from app.auth.queries import has_any_user
 from app.core.db import MAX_ID
 from app.core.errors import DomainError, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
 from app.regions.operations import import_regions_csv
+from config import write_private_file
 
 users_cli = click.Group("users", help="Manage user accounts.")
 regions_cli = click.Group("regions", help="Manage the region tree.")
@@ -115,7 +115,7 @@ def seed_demo_command() -> None:
     if current_app.config.get("ENV_NAME") == "production":
         click.echo("Demo accounts are never created in production.", err=True)
         sys.exit(1)
-    if db.session.scalar(select(func.count()).select_from(User)):
+    if has_any_user():
         click.echo("Accounts exist already; demo accounts not created.")
         return
     logins = []
@@ -133,8 +133,7 @@ def seed_demo_command() -> None:
     db.session.commit()
     lines = [f"{u:<16} {r:<8} {c}  password: {p}" for u, r, c, p in logins]
     note = Path(current_app.instance_path) / "demo-logins.txt"
-    note.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    note.chmod(0o600)
+    write_private_file(note, "\n".join(lines) + "\n")
     click.echo("Demo accounts (also saved to instance/demo-logins.txt):")
     for line in lines:
         click.echo("  " + line)

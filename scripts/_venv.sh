@@ -8,6 +8,10 @@ VENV="$ROOT/.venv"
 REQUIREMENTS="${REQUIREMENTS:-requirements.txt}"
 STAMP="$VENV/.installed-$(basename "$REQUIREMENTS")"
 
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "Python 3.11 or newer is needed as $PYTHON (set PYTHON=/path/to/python3.11)." >&2
+  exit 1
+fi
 if [ ! -x "$VENV/bin/python" ]; then
   echo "Creating $VENV ..."
   "$PYTHON" -m venv "$VENV"

@@ -33,8 +33,20 @@ def _test_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _reset_postgres_schema(url: str) -> None:
-    """Start the PostgreSQL run from an empty schema so migrations build all of it."""
+    """Start the PostgreSQL run from an empty schema so migrations build all of it.
+
+    The public schema is dropped, so only databases meant for tests are accepted.
+    """
     engine = create_engine(url)
+    name = engine.url.database or ""
+    if not any(marker in name for marker in ("test", "ci")) and not os.environ.get(
+        "ALLOW_TEST_SCHEMA_RESET"
+    ):
+        engine.dispose()
+        raise pytest.UsageError(
+            f"TEST_DATABASE_URL names {name!r}; the tests empty its public schema, so use a "
+            "database whose name contains 'test' or 'ci' (or set ALLOW_TEST_SCHEMA_RESET=1)."
+        )
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
         connection.execute(text("CREATE SCHEMA public"))

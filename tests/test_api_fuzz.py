@@ -210,6 +210,28 @@ HOSTILE = [
         True,
         id="NUL in region name",
     ),
+    pytest.param(
+        "POST",
+        "/users",
+        None,
+        {
+            "username": "big.founder",
+            "password": DEFAULT_PASSWORD,
+            "role": "founder",
+            "region_code": "460100",
+            "founder_id": 2**31,
+        },
+        True,
+        id="founder_id beyond 32 bits",
+    ),
+    pytest.param(
+        "POST",
+        "/regions",
+        None,
+        {"code": "46\u0663000", "name": "x", "level": "city", "parent_code": "460000"},
+        True,
+        id="non-ASCII digits in a region code",
+    ),
 ]
 
 
@@ -228,3 +250,13 @@ def test_hostile_input_is_refused_not_crashed(
     response = case.call_and_validate(app=app, headers=admin_headers, checks=CHECKS)
     if must_refuse:
         assert 400 <= response.status_code < 500, response.text
+
+
+@pytest.mark.parametrize("nesting", [1_000, 200_000])
+def test_absurdly_nested_json_is_400(app: Flask, nesting: int) -> None:
+    client = app.test_client()
+    response = client.post(
+        f"{API_PREFIX}/auth/token", data="[" * nesting, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.is_json

@@ -39,12 +39,19 @@ def test_hsts_is_sent_in_production(monkeypatch):
     assert "max-age=" in response.headers["Strict-Transport-Security"]
 
 
-def test_development_defaults_to_sqlite_in_instance(monkeypatch):
+def test_development_defaults_to_sqlite_in_instance(monkeypatch, tmp_path):
+    import config
+
+    instance = tmp_path / "instance"
+    monkeypatch.setattr(config, "INSTANCE_DIR", instance)
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
     app = create_app("development")
-    assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
-    assert app.config["SQLALCHEMY_DATABASE_URI"].endswith("instance/founderpath.db")
-    assert app.config["SECRET_KEY"]
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance / 'founderpath.db'}"
+    key_file = instance / "secret_key"
+    assert app.config["SECRET_KEY"] == key_file.read_text(encoding="utf-8")
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert create_app("development").config["SECRET_KEY"] == app.config["SECRET_KEY"]
 
 
 def test_unknown_environment_is_refused():
@@ -94,3 +101,30 @@ def test_sqlite_transactions_take_the_write_lock_up_front(tmp_path):
         other.close()
         first.rollback()
     engine.dispose()
+
+
+def test_read_only_requests_do_not_hold_the_sqlite_write_lock(tmp_path):
+    """Page views begin deferred, so a writer elsewhere is never kept waiting by them."""
+    import sqlite3
+
+    from flask_migrate import upgrade
+
+    app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'r.db'}")
+    with app.app_context():
+        upgrade()
+    for method, expect_locked in (("GET", False), ("POST", True)):
+        with app.test_request_context("/regions", method=method):
+            db.session.execute(text("SELECT count(*) FROM region")).scalar()
+            other = sqlite3.connect(tmp_path / "r.db", timeout=0.1, isolation_level=None)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                locked = False
+            except sqlite3.OperationalError:
+                locked = True
+            finally:
+                other.close()
+            db.session.rollback()
+        assert locked is expect_locked, method
+    with app.app_context():
+        db.engine.dispose()

@@ -6,6 +6,7 @@ import pytest
 from flask import Flask
 
 from app import create_app
+from app.core.errors import Conflict, NotFound
 from app.extensions import db
 
 
@@ -21,6 +22,14 @@ def crashing_app(database_url: str) -> Flask:
     @crashing.get("/api/v1/boom")
     def api_boom() -> str:
         raise RuntimeError("secret internals")
+
+    @crashing.get("/missing-thing")
+    def missing_thing() -> str:
+        raise NotFound("No such founder in your region.")
+
+    @crashing.post("/refused-thing")
+    def refused_thing() -> str:
+        raise Conflict("The cohort is full.")
 
     yield crashing
     with crashing.app_context():
@@ -54,3 +63,15 @@ def test_forbidden_pages_get_the_403_page(client, login_as):
     response = client.get("/admin/users", headers={"Accept-Language": "en"})
     assert response.status_code == 403
     assert "You do not have permission to do this." in response.get_data(as_text=True)
+
+
+def test_domain_errors_on_pages(crashing_app):
+    client = crashing_app.test_client()
+    missing = client.get("/missing-thing", headers={"Referer": "http://localhost/missing-thing"})
+    assert missing.status_code == 404  # an error page, never a redirect loop to itself
+    assert "No such founder in your region." in missing.get_data(as_text=True)
+    refused = client.post("/refused-thing", headers={"Referer": "http://localhost/regions"})
+    assert refused.status_code == 302
+    assert refused.headers["Location"] == "/regions"
+    tricky = client.post("/refused-thing", headers={"Referer": "http://localhost//evil.example"})
+    assert tricky.headers["Location"] == "/"

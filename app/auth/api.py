@@ -74,6 +74,7 @@ def user_json(user: User) -> dict[str, Any]:
     errors=(401, 429),
 )
 def create_token() -> Any:
+    """A bearer token for a username and password; failures are counted like sign-ins."""
     form = read_json_form(TokenRequestForm)
     validate_or_raise(form)
     result = operations.authenticate(
@@ -95,6 +96,7 @@ def create_token() -> Any:
 @auth_api_bp.delete("/auth/token")
 @api_endpoint("Revoke the bearer token this request is signed with", status=204)
 def revoke_token() -> Any:
+    """End the token the request is signed with (a session-only caller has none: 401)."""
     token = g.get("api_token")
     if token is None:
         abort(401)
@@ -109,6 +111,7 @@ def revoke_token() -> Any:
     "Create a user account", form=UserCreateForm, response=USER_SCHEMA, status=201, errors=(409,)
 )
 def create_user() -> Any:
+    """An administrator adds an account; the answer never contains the password."""
     form = read_json_form(UserCreateForm)
     validate_or_raise(form)
     user = operations.create_user(
@@ -128,6 +131,7 @@ def create_user() -> Any:
 @permission_required(Permission.USERS_MANAGE)
 @api_endpoint("List user accounts", query=UserFilterForm, response=USER_SCHEMA, paginated=True)
 def list_users() -> Any:
+    """Accounts, filtered and paginated like the users page."""
     filters = read_query_form(UserFilterForm)
     pagination = paginate(
         list_users_stmt(

@@ -177,6 +177,16 @@ def change_own_password(user: User, current_password: str, new_password: str) ->
     record_audit(user, "user.password_change", user, None, {"sessions_ended": True})
 
 
+def set_preferred_locale(user: User, locale: str) -> None:
+    """Remember the interface language the user chose, on every device they use."""
+    if user.locale == locale:
+        return
+    before = {"locale": user.locale}
+    user.locale = locale
+    db.session.flush()
+    record_audit(user, "user.locale", user, before, {"locale": locale})
+
+
 def sign_out_everywhere(user: User) -> None:
     """Logout: end every browser session of this user, on every device."""
     user.session_version = User.session_version + 1

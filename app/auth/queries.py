@@ -22,6 +22,11 @@ def load_user_for_session(session_id: str) -> User | None:
     return user
 
 
+def has_any_user() -> bool:
+    """Whether any account exists (a fresh install has none)."""
+    return db.session.scalar(select(User.id).limit(1)) is not None
+
+
 def get_user(user_id: int) -> User | None:
     """The account with this id, or None."""
     return db.session.get(User, user_id)

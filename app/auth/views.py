@@ -30,7 +30,7 @@ from app.auth.forms import (
     UserFilterForm,
 )
 from app.auth.queries import get_user, list_users_stmt
-from app.core.errors import ValidationFailed
+from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
 from app.core.permissions import Permission, permission_required
@@ -51,7 +51,9 @@ def login() -> Any:
         result = operations.authenticate(
             form.username.data, form.password.data, ip_address=request.remote_addr
         )
-        db.session.commit()  # the failure counter is kept whatever the outcome
+        if result.user is not None and not result.user.locale and session.get("locale"):
+            operations.set_preferred_locale(result.user, session["locale"])
+        db.session.commit()  # the attempt is counted whatever the outcome
         if result.is_locked:
             minutes = max(1, (result.retry_after_seconds + 59) // 60)
             flash(_("Too many failed attempts. Try again in %(n)s minutes.", n=minutes), "danger")
@@ -89,9 +91,6 @@ def _start_fresh_session(user: Any) -> None:
     session[SIGNED_IN_AT] = int(time.time())
     if chosen_locale:
         session["locale"] = chosen_locale
-        if not user.locale:
-            user.locale = chosen_locale
-            db.session.commit()
 
 
 def _end_session() -> None:
@@ -174,9 +173,9 @@ def create_user() -> Any:
                 founder_id=form.founder_id.data,
                 display_name=form.display_name.data or "",
             )
-        except ValidationFailed as error:
+        except (ValidationFailed, Conflict) as error:
             db.session.rollback()
-            show_form_errors(form, error)
+            show_form_errors(form, error, field_name="username")
         else:
             db.session.commit()
             flash(_("Account %(name)s created.", name=user.username), "success")

@@ -7,17 +7,17 @@ the change it describes was committed.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Select, String, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.core.dates import CHINA_TIME
 from app.core.db import Base, UTCDateTime, utcnow
 from app.extensions import db
 
-CHINA_TIME = timezone(timedelta(hours=8), "CST")
 # Never written to the audit log, whatever the model.
 ALWAYS_EXCLUDED = frozenset({"password_hash", "token_hash"})
 
@@ -45,7 +45,7 @@ class AuditEntry(Base):
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
-        return f"{value:.2f}"
+        return str(value)  # exactly as given: money keeps its 2 places, rates their 4
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, enum.Enum):
@@ -130,7 +130,7 @@ def list_audit_stmt(
     if actor:
         stmt = stmt.where(AuditEntry.actor_username == actor.strip().lower())
     if action:
-        stmt = stmt.where(AuditEntry.action.startswith(action.strip()))
+        stmt = stmt.where(AuditEntry.action.startswith(action.strip(), autoescape=True))
     if entity_type:
         stmt = stmt.where(AuditEntry.entity_type == entity_type)
     if entity_id:

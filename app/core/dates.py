@@ -8,9 +8,28 @@ so no holiday calendar is applied.
 from __future__ import annotations
 
 import calendar
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
-__all__ = ["add_months", "add_working_days", "is_working_day", "month_end"]
+__all__ = [
+    "CHINA_TIME",
+    "add_months",
+    "add_working_days",
+    "is_working_day",
+    "month_end",
+    "today_in_china",
+]
+
+# China Standard Time, the clock of every user of the platform (no daylight saving).
+CHINA_TIME = timezone(timedelta(hours=8), "CST")
+
+
+def today_in_china() -> date:
+    """The calendar date now in China, for input checks that need "today" outside a service.
+
+    Services and jobs take `as_of` instead, so tests and catch-up runs can move time.
+    """
+    return datetime.now(CHINA_TIME).date()
+
 
 _SATURDAY = 5
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from flask import g, has_request_context, request
 from sqlalchemy import BigInteger, DateTime, MetaData, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase
@@ -116,12 +117,33 @@ def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     cursor.close()
 
 
-@event.listens_for(Engine, "begin")
-def _begin_immediate_on_sqlite(connection: Any) -> None:
-    """Take SQLite's write lock when a transaction begins.
+READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-    A deferred transaction that reads and then writes can fail with "database is locked"
-    when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout) instead.
+
+def mark_request_as_writing() -> None:
+    """Declare, before its first query, that this GET request writes (e.g. an audit entry).
+
+    Its SQLite transaction then takes the write lock up front like any POST.
+    """
+    g.writes_database = True
+
+
+def _is_read_only_request() -> bool:
+    return (
+        has_request_context()
+        and request.method in READ_ONLY_METHODS
+        and not g.get("writes_database", False)
+    )
+
+
+@event.listens_for(Engine, "begin")
+def _begin_on_sqlite(connection: Any) -> None:
+    """Writers take SQLite's write lock when their transaction begins; readers do not.
+
+    A deferred transaction that reads and then writes can fail at once with "database is
+    locked" when another writer got in between; BEGIN IMMEDIATE waits (busy_timeout)
+    instead. Page views and API reads begin deferred, so under WAL they never wait for a
+    writer and never hold writers up. Commands and jobs (no request) always write-lock.
     """
     if connection.dialect.name == "sqlite":
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")

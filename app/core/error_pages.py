@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 
 from flask import Flask, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.core.api import json_response
-from app.core.errors import DomainError, TooManyAttempts
+from app.core.errors import DomainError, NotFound, PermissionDenied, TooManyAttempts
 from app.core.permissions import is_api_request
+from app.core.security import safe_next_url
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -36,14 +38,26 @@ def _http_message(status: int, default: str) -> str:
 
 
 def handle_domain_error(error: DomainError) -> Any:
-    """Roll back; answer JSON on the API, flash and go back on pages."""
+    """Roll back; answer JSON on the API. On pages, a refused form goes back to where it
+    came from with the message flashed; a page that cannot be shown (absent, out of
+    scope, forbidden, or any refused GET) is an error page with the status."""
     db.session.rollback()
     if is_api_request():
         response = json_response(error.to_json(), error.status_code)
         if isinstance(error, TooManyAttempts):
             response.headers["Retry-After"] = str(error.retry_after_seconds)
         return response
+    if isinstance(error, NotFound | PermissionDenied) or request.method in ("GET", "HEAD"):
+        return _error_page(error.status_code, error.message)
     flash(error.message, "danger")
+    return redirect(_same_site_referrer() or url_for("main.dashboard"))
+
+
+def handle_csrf_error(error: CSRFError) -> Any:
+    """An expired or missing form token: on pages, say so and let the user try again."""
+    if is_api_request():
+        return json_response({"error": _("The CSRF token is missing or invalid.")}, 400)
+    flash(_("The form had expired. Please try again."), "warning")
     return redirect(_same_site_referrer() or url_for("main.dashboard"))
 
 
@@ -54,7 +68,12 @@ def _same_site_referrer() -> str | None:
     parts = urlsplit(request.referrer)
     if parts.netloc != request.host:
         return None
-    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return safe_next_url((parts.path or "/") + (f"?{parts.query}" if parts.query else ""))
+
+
+def _error_page(status: int, message: str) -> Any:
+    template = PAGE_TEMPLATES.get(status, "errors/generic.html")
+    return render_template(template, status=status, message=message), status
 
 
 def handle_http_error(error: HTTPException) -> Any:
@@ -64,21 +83,13 @@ def handle_http_error(error: HTTPException) -> Any:
         db.session.rollback()
     if is_api_request():
         message = _http_message(status, error.description or "")
-        if status == 400 and error.description and "CSRF" in error.description:
-            message = _("The CSRF token is missing or invalid.")
         response = json_response({"error": message}, status)
         if status == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
         if valid_methods := getattr(error, "valid_methods", None):
             response.headers["Allow"] = ", ".join(valid_methods)
         return response
-    template = PAGE_TEMPLATES.get(status, "errors/generic.html")
-    return (
-        render_template(
-            template, status=status, message=_http_message(status, error.description or "")
-        ),
-        status,
-    )
+    return _error_page(status, _http_message(status, error.description or ""))
 
 
 def handle_unexpected_error(error: Exception) -> Any:
@@ -93,6 +104,7 @@ def handle_unexpected_error(error: Exception) -> Any:
 def register_error_handlers(app: Flask) -> None:
     """Map domain errors, HTTP errors and crashes to answers."""
     app.register_error_handler(DomainError, handle_domain_error)
+    app.register_error_handler(CSRFError, handle_csrf_error)
     app.register_error_handler(HTTPException, handle_http_error)
     if not app.testing:
         app.register_error_handler(Exception, handle_unexpected_error)

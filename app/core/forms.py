@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
 from app.core import validators
+from app.core.dates import today_in_china
 
 NO_CHOICE = SelectChoice("", "—")
 
@@ -63,7 +64,8 @@ class IdNumber:
         if not field.data:
             return
         try:
-            field.data = validators.parse_id_number(field.data).id_number
+            # A birth date after today is impossible (SPEC §15).
+            field.data = validators.parse_id_number(field.data, as_of=today_in_china()).id_number
         except validators.InvalidValue as error:
             raise ValidationError(self.message or _id_number_message(error.code)) from None
 
@@ -109,14 +111,16 @@ class MobileNumber:
             ) from None
 
 
-def show_form_errors(form: Form, error: Any) -> None:
+def show_form_errors(form: Form, error: Any, *, field_name: str | None = None) -> None:
     """Put an operation's per-field errors next to the fields they name.
 
-    Errors about fields the form does not show are flashed instead, so none is lost.
+    An error without fields (a conflict, say) goes next to `field_name`. Errors about
+    fields the form does not show are flashed instead, so none is lost.
     """
     from flask import flash
 
-    for name, messages in getattr(error, "errors", {}).items():
+    errors = getattr(error, "errors", None) or {field_name or "": [error.message]}
+    for name, messages in errors.items():
         field = form._fields.get(name)
         if field is None:
             for message in messages:

@@ -68,7 +68,10 @@ def add_security_headers(response: Response) -> Response:
             "Strict-Transport-Security",
             f"max-age={current_app.config['HSTS_SECONDS']}; includeSubDomains",
         )
-    if request.path.startswith("/api/") or getattr(g, "no_store", False):
+    # Nothing a signed-in person sees may stay in a shared computer's cache after sign-out;
+    # static files (same for everyone) stay cacheable.
+    is_static = (request.endpoint or "").endswith("static")
+    if request.path.startswith("/api/") or (not is_static and current_user.is_authenticated):
         headers.setdefault("Cache-Control", "no-store")
     return response
 

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, redirect, render_template, session, url_for
 from flask_login import current_user
 
+from app.auth.operations import set_preferred_locale
 from app.core.permissions import Permission, has_permission, permission_required
 from app.core.security import safe_next_url
 from app.extensions import db
@@ -42,6 +43,6 @@ def set_language() -> Any:
     if form.validate_on_submit():
         session["locale"] = form.locale.data
         if current_user.is_authenticated:
-            current_user.locale = form.locale.data
+            set_preferred_locale(current_user, form.locale.data)
             db.session.commit()
     return redirect(safe_next_url(form.next.data) or url_for("main.dashboard"))

@@ -48,6 +48,7 @@ def region_json(region: Region) -> dict[str, Any]:
     response={"type": "array", "items": REGION_SCHEMA},
 )
 def list_all_regions() -> Any:
+    """The whole region tree; small, so not paginated."""
     return json_response([region_json(region) for region in list_regions()])
 
 
@@ -61,6 +62,7 @@ def list_all_regions() -> Any:
     errors=(409,),
 )
 def add_region() -> Any:
+    """An administrator adds a province or a city/county/district."""
     form = read_json_form(RegionForm)
     validate_or_raise(form)
     region = create_region(

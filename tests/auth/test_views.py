@@ -140,15 +140,33 @@ def test_password_change_with_wrong_current_password_names_the_field(client, log
 def test_csrf_is_required_on_forms(csrf_client):
     user = make_user()
     db.session.commit()
-    refused = sign_in(csrf_client, user.username)
-    assert refused.status_code == 400
-    page = csrf_client.get("/login").get_data(as_text=True)
+    refused = sign_in(csrf_client, user.username, headers={"Accept-Language": "en"})
+    assert refused.status_code == 302  # back to the form with a message, not signed in
+    assert csrf_client.get("/").status_code == 302
+    page = csrf_client.get("/login", headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert "The form had expired. Please try again." in page
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
     accepted = csrf_client.post(
         "/login",
         data={"username": user.username, "password": DEFAULT_PASSWORD, "csrf_token": token},
     )
     assert accepted.status_code == 302
+    assert csrf_client.get("/").status_code == 200
+
+
+def test_every_page_form_refuses_a_post_without_csrf_token(csrf_app, csrf_client):
+    """No unsafe page route runs its action without the token (the API has its own rules)."""
+    unsafe_rules = [
+        rule
+        for rule in csrf_app.url_map.iter_rules()
+        if not rule.rule.startswith("/api/") and {"POST", "PUT", "PATCH", "DELETE"} & rule.methods
+    ]
+    assert len(unsafe_rules) >= 7
+    for rule in unsafe_rules:
+        url = rule.rule.replace("<id:user_id>", "1")
+        response = csrf_client.post(url, data={"username": "x", "locale": "en"})
+        assert response.status_code == 302, rule.rule
+        assert "/login" not in response.headers["Location"] or rule.rule == "/login"
 
 
 def test_admin_creates_an_account_through_the_form(client, login_as):
@@ -238,8 +256,11 @@ def test_language_switch_is_remembered_on_the_account(client, login_as):
     assert db.session.get(User, user.id).locale == "en"
     page = client.get("/", headers={"Accept-Language": "zh-CN"}).get_data(as_text=True)
     assert "Dashboard" in page
-    client.post("/language", data={"locale": "zh_CN", "next": "//evil.example"})
+    response = client.post("/language", data={"locale": "zh_CN", "next": "//evil.example"})
+    assert response.headers["Location"] == "/"
     assert db.session.get(User, user.id).locale == "zh_CN"
+    page = client.get("/").get_data(as_text=True)
+    assert 'value="zh_CN" class="btn btn-sm btn-secondary"' in page  # shown as chosen
 
 
 def test_audit_page_filters(client, login_as):
@@ -309,3 +330,39 @@ def test_nul_characters_are_a_field_error(client, login_as):
     )
     assert response.status_code == 200
     assert "Contains a character that is not allowed." in response.get_data(as_text=True)
+
+
+def test_duplicate_username_on_the_form_is_a_field_error_keeping_the_input(client, login_as):
+    login_as("admin", "460000")
+    make_user(username="taken.name")
+    db.session.commit()
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "username": "taken.name",
+            "display_name": "重名的人",
+            "password": "a fine new password",
+            "role": "staff",
+            "region_code": "460100",
+        },
+        headers={"Accept-Language": "en"},
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "The username taken.name is taken." in page
+    assert "重名的人" in page
+
+
+def test_huge_ids_in_urls_are_404_not_errors(client, login_as):
+    login_as("admin", "460000")
+    for user_id in ("2147483648", "99999999999999999999", "0"):
+        assert client.get(f"/admin/users/{user_id}/edit").status_code == 404
+
+
+def test_signed_in_pages_are_not_cached_but_static_files_are(client, login_as):
+    assert "no-store" not in client.get("/login").headers.get("Cache-Control", "")
+    login_as("staff")
+    assert client.get("/").headers["Cache-Control"] == "no-store"
+    static = client.get("/static/app.css")
+    assert "no-store" not in static.headers.get("Cache-Control", "")
+    static.close()

@@ -8,13 +8,13 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from app.core.audit import (
-    CHINA_TIME,
     AuditEntry,
     changed_fields,
     list_audit_stmt,
     record_audit,
     snapshot,
 )
+from app.core.dates import CHINA_TIME
 from app.extensions import db
 from app.regions.models import Region
 from tests.factories import make_user
@@ -69,3 +69,10 @@ def test_audit_filters(db_session):
     assert (
         db.session.scalars(list_audit_stmt(occurred_to=today_in_china - timedelta(1))).all() == []
     )
+
+
+def test_decimals_are_kept_exactly_not_as_money(db_session):
+    entry = record_audit(
+        None, "policy.update", ("loan_policy", "460000"), None, {"annual_rate": Decimal("0.0345")}
+    )
+    assert entry.after == {"annual_rate": "0.0345"}

@@ -300,3 +300,22 @@ def test_invalid_mobiles(value: str) -> None:
 )
 def test_mobile_round_trip(number: str, prefix: str) -> None:
     assert parse_mobile(prefix + number) == number
+
+
+def test_the_id_number_form_check_refuses_birth_dates_after_today(app):
+    from wtforms import Form, StringField
+
+    from app.core.forms import IdNumber
+
+    class IdForm(Form):
+        id_number = StringField(validators=[IdNumber()])
+
+    born_2099 = "11010520990101" + "001"
+    future = born_2099 + id_number_check_char(born_2099)
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        form = IdForm(data={"id_number": future})
+        assert not form.validate()
+        assert form.errors["id_number"] == ["The birth date inside this ID number is not possible."]
+        valid = IdForm(data={"id_number": "11010519491231002x"})
+        assert valid.validate()
+        assert valid.id_number.data == "11010519491231002X"
