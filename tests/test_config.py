@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from app import create_app
+from app.core.db import mark_request_as_writing
 from app.extensions import db
 from config import ConfigurationError, ProductionConfig, _normalise_database_url, config_for
 
@@ -112,9 +113,16 @@ def test_read_only_requests_do_not_hold_the_sqlite_write_lock(tmp_path):
     app = create_app("testing", SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'r.db'}")
     with app.app_context():
         upgrade()
-    for method, expect_locked in (("GET", False), ("POST", True)):
+    for method, declared, expect_locked in (
+        ("GET", False, False),
+        ("POST", False, True),
+        ("GET", True, True),
+    ):
         with app.test_request_context("/regions", method=method):
             db.session.execute(text("SELECT count(*) FROM region")).scalar()
+            if declared:  # after a first read, as when the signed-in user was loaded
+                mark_request_as_writing()
+                db.session.execute(text("SELECT count(*) FROM region")).scalar()
             other = sqlite3.connect(tmp_path / "r.db", timeout=0.1, isolation_level=None)
             try:
                 other.execute("BEGIN IMMEDIATE")

@@ -121,11 +121,16 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def mark_request_as_writing() -> None:
-    """Declare, before its first query, that this GET request writes (e.g. an audit entry).
-
-    Its SQLite transaction then takes the write lock up front like any POST.
+    """Declare that this GET request writes (e.g. an audit entry), before it reads what it
+    will write about. Its SQLite transaction then takes the write lock up front like any
+    POST: a read-only transaction already begun (loading the signed-in user, say) is ended,
+    so the next statement begins IMMEDIATE. Objects loaded so far reload on next use.
     """
+    from app.extensions import db
+
     g.writes_database = True
+    if db.session().in_transaction():
+        db.session.rollback()
 
 
 def _is_read_only_request() -> bool:
