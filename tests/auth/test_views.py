@@ -89,12 +89,18 @@ def test_next_parameter_cannot_redirect_off_site(client):
     assert response.headers["Location"] == "/regions"
 
 
-def test_logout_ends_every_session_of_the_user(app, client):
+def signed_in_on_two_devices(app, client):
+    """A user signed in on `client` and on a second device; returns (user, second client)."""
     user = make_user()
     db.session.commit()
     other_device = app.test_client()
     sign_in(client, user.username)
     sign_in(other_device, user.username)
+    return user, other_device
+
+
+def test_logout_ends_every_session_of_the_user(app, client):
+    _, other_device = signed_in_on_two_devices(app, client)
     assert other_device.get("/").status_code == 200
     response = client.post("/logout")
     assert response.status_code == 302
@@ -103,11 +109,7 @@ def test_logout_ends_every_session_of_the_user(app, client):
 
 
 def test_password_change_ends_sessions_and_requires_the_new_password(app, client):
-    user = make_user()
-    db.session.commit()
-    other_device = app.test_client()
-    sign_in(client, user.username)
-    sign_in(other_device, user.username)
+    user, other_device = signed_in_on_two_devices(app, client)
     response = client.post(
         "/account/password",
         data={
