@@ -86,7 +86,9 @@ def register_models(app: Flask) -> None:
     """Import every feature's models so metadata (and `flask db migrate`) sees all tables."""
     import app.auth.models
     import app.core.audit
-    import app.regions.models  # noqa: F401
+    import app.founders.models
+    import app.regions.models
+    import app.training.models  # noqa: F401
 
 
 def select_locale() -> str:
@@ -144,17 +146,25 @@ def register_blueprints(app: Flask) -> None:
     from app.auth.api import auth_api_bp
     from app.auth.views import auth_bp
     from app.core.openapi import openapi_bp
+    from app.founders.api import founders_api_bp
+    from app.founders.views import founders_bp
     from app.main.views import main_bp
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
+    from app.training.api import training_api_bp
+    from app.training.views import training_bp
 
     for blueprint in (
         main_bp,
         auth_bp,
         admin_bp,
         regions_bp,
+        founders_bp,
+        training_bp,
         auth_api_bp,
         regions_api_bp,
+        founders_api_bp,
+        training_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)

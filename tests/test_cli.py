@@ -8,6 +8,7 @@ from app.auth.models import User
 from app.auth.operations import authenticate
 from app.cli import create_user_command, seed_demo_command
 from app.extensions import db
+from tests.factories import make_founder
 
 
 def test_users_create_with_password_option(app, db_session):
@@ -21,14 +22,16 @@ def test_users_create_with_password_option(app, db_session):
 
 
 def test_users_create_prompts_for_the_password(app, db_session):
+    founder = make_founder(region_code="460100")
+    db.session.commit()
     result = app.test_cli_runner().invoke(
         create_user_command,
-        ["zhou.min", "--role", "founder", "--region", "460100", "--founder", "42"],
+        ["zhou.min", "--role", "founder", "--region", "460100", "--founder", str(founder.id)],
         input="typed password 123\ntyped password 123\n",
     )
     assert result.exit_code == 0, result.output
     user = db.session.scalar(select(User).where(User.username == "zhou.min"))
-    assert user.founder_id == 42
+    assert user.founder_id == founder.id
     assert authenticate("zhou.min", "typed password 123", ip_address=None).user is not None
 
 

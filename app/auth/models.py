@@ -35,8 +35,10 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), index=True)
     region_code: Mapped[str] = mapped_column(ForeignKey("region.code"), index=True)
-    # The founders table arrives with the founder register; the foreign key is added then.
-    founder_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    # A founder account is the founder's own way in: at most one account per founder.
+    founder_id: Mapped[int | None] = mapped_column(
+        ForeignKey("founder.id", ondelete="RESTRICT"), unique=True
+    )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
     # Bumped by logout and password change: every session carrying an older value ends.

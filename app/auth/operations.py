@@ -24,6 +24,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.permissions import Role
 from app.core.validators import contains_nul
 from app.extensions import db
+from app.founders.models import Founder
 from app.regions.queries import get_region
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
@@ -54,7 +55,9 @@ def password_errors(password: str | None) -> list[str]:
     return []
 
 
-def _account_errors(*, role: str, region_code: str, founder_id: int | None) -> dict[str, list[str]]:
+def _account_errors(
+    *, role: str, region_code: str, founder_id: int | None, user_id: int | None = None
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if role not in {r.value for r in Role}:
         errors["role"] = [_("Choose one of the roles.")]
@@ -62,9 +65,28 @@ def _account_errors(*, role: str, region_code: str, founder_id: int | None) -> d
         errors["region_code"] = [_("Unknown region.")]
     if founder_id is not None and role != Role.FOUNDER:
         errors["founder_id"] = [_("Only founder accounts are linked to a founder.")]
-    if founder_id is not None and not 1 <= founder_id <= MAX_ID:
-        errors["founder_id"] = [_("Enter a valid founder id.")]
+    elif role == Role.FOUNDER:
+        errors.update(_founder_link_errors(founder_id, region_code, user_id))
     return errors
+
+
+def _founder_link_errors(
+    founder_id: int | None, region_code: str, user_id: int | None
+) -> dict[str, list[str]]:
+    """A founder account points at an existing founder of its own region, one account each."""
+    if founder_id is None:
+        return {"founder_id": [_("A founder account must be linked to a founder.")]}
+    if not 1 <= founder_id <= MAX_ID:
+        return {"founder_id": [_("Enter a valid founder id.")]}
+    founder_region = db.session.scalar(select(Founder.region_code).where(Founder.id == founder_id))
+    if founder_region is None:
+        return {"founder_id": [_("No founder has this id.")]}
+    if founder_region != region_code:
+        return {"region_code": [_("A founder account belongs to the founder's region.")]}
+    taken_by = db.session.scalar(select(User.id).where(User.founder_id == founder_id))
+    if taken_by is not None and taken_by != user_id:
+        return {"founder_id": [_("This founder already has an account.")]}
+    return {}
 
 
 # Users --------------------------------------------------------------------------------
@@ -129,7 +151,9 @@ def update_user(
     active: bool,
 ) -> User:
     """Change an account's role, region, link or status; deactivation ends its sessions."""
-    errors = _account_errors(role=role, region_code=region_code, founder_id=founder_id)
+    errors = _account_errors(
+        role=role, region_code=region_code, founder_id=founder_id, user_id=user.id
+    )
     if len(display_name or "") > 100 or contains_nul(display_name):
         errors["display_name"] = [_("Use at most %(n)s characters.", n=100)]
     if getattr(actor, "id", None) == user.id:

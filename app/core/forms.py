@@ -67,10 +67,11 @@ class IdNumber:
             # A birth date after today is impossible (SPEC §15).
             field.data = validators.parse_id_number(field.data, as_of=today_in_china()).id_number
         except validators.InvalidValue as error:
-            raise ValidationError(self.message or _id_number_message(error.code)) from None
+            raise ValidationError(self.message or id_number_message(error.code)) from None
 
 
-def _id_number_message(code: str) -> str:
+def id_number_message(code: str) -> str:
+    """The user-facing message for a rejected ID number (codes from core.validators)."""
     messages = {
         "length": _l("An ID number has 18 characters."),
         "format": _l("An ID number is 17 digits followed by a digit or X."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from sqlalchemy import case, select
 from wtforms.fields.choices import SelectChoice
@@ -57,3 +58,20 @@ def region_codes_in(code: str) -> list[str]:
     """The region's own code and, for a province, the codes of its cities."""
     stmt = select(Region.code).where((Region.code == code) | (Region.parent_code == code))
     return list(db.session.scalars(stmt))
+
+
+def region_codes_in_scope(user: Any) -> frozenset[str]:
+    """The regions a user may register or move records into: their region and, for a
+    province, its cities. Admins may use every region; founders none."""
+    role = getattr(user, "role", None)
+    if role == "admin":
+        return frozenset(db.session.scalars(select(Region.code)))
+    if role in ("staff", "officer"):
+        return frozenset(region_codes_in(user.region_code))
+    return frozenset()
+
+
+def region_choices_in_scope(user: Any) -> list[SelectChoice]:
+    """Options for a region box limited to the user's scope, in tree order."""
+    allowed = region_codes_in_scope(user)
+    return [choice for choice in region_choices() if choice.value in allowed]

@@ -1,0 +1,1 @@
+"""The real-name register of founders (SPEC §5)."""

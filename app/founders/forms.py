@@ -1,0 +1,175 @@
+"""Founder forms: registering, correcting, filtering the list (pages and API share them)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from wtforms import BooleanField, DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from app.core.forms import AppForm, IdNumber, MobileNumber, empty_to_none, strip, with_blank
+from app.founders.models import Education, TargetGroup
+from app.founders.rules import NAME_MAX_LENGTH
+
+TARGET_GROUP_LABELS = {
+    TargetGroup.LAID_OFF: _l("Laid-off / unemployed"),
+    TargetGroup.COLLEGE_GRADUATE: _l("College graduate"),
+    TargetGroup.MIGRANT_WORKER: _l("Migrant worker"),
+    TargetGroup.RETURNING_MIGRANT: _l("Returning migrant worker"),
+    TargetGroup.POVERTY_REGISTERED: _l("Poverty-registered"),
+    TargetGroup.VETERAN: _l("Veteran"),
+    TargetGroup.DISABLED: _l("Person with a disability"),
+    TargetGroup.YOUTH_STUDENT: _l("Young person / student"),
+    TargetGroup.OTHER: _l("Other"),
+}
+
+EDUCATION_LABELS = {
+    Education.PRIMARY: _l("Primary school"),
+    Education.JUNIOR_HIGH: _l("Junior high school"),
+    Education.HIGH_SCHOOL: _l("High school"),
+    Education.VOCATIONAL: _l("Vocational school"),
+    Education.COLLEGE: _l("College (3-year)"),
+    Education.BACHELOR: _l("Bachelor's degree"),
+    Education.MASTER_OR_ABOVE: _l("Master's degree or above"),
+}
+
+SEX_LABELS = {"male": _l("Male"), "female": _l("Female")}
+
+
+class TrainingStatus:
+    """Values of the list's training filter."""
+
+    NOT_ENROLLED = "not_enrolled"
+    IN_TRAINING = "in_training"
+    PASSED = "passed"
+    NOT_PASSED = "not_passed"
+
+
+TRAINING_STATUS_LABELS = {
+    TrainingStatus.NOT_ENROLLED: _l("Never enrolled"),
+    TrainingStatus.IN_TRAINING: _l("In training"),
+    TrainingStatus.PASSED: _l("Passed entrepreneurship training"),
+    TrainingStatus.NOT_PASSED: _l("Finished without passing"),
+}
+
+# Wide enough for any real registration, far from where date arithmetic breaks.
+REGISTER_DATES = NumberRange(
+    min=date(2000, 1, 1),
+    max=date(2100, 12, 31),
+    message=_l("Choose a date between %(min)s and %(max)s."),
+)
+
+
+def target_group_choices() -> list[SelectChoice]:
+    """Target group options in SPEC order."""
+    return [SelectChoice(group.value, str(label)) for group, label in TARGET_GROUP_LABELS.items()]
+
+
+def education_choices() -> list[SelectChoice]:
+    """Education options, lowest first."""
+    return [SelectChoice(level.value, str(label)) for level, label in EDUCATION_LABELS.items()]
+
+
+def training_status_choices() -> list[SelectChoice]:
+    """Training filter options."""
+    return [SelectChoice(value, str(label)) for value, label in TRAINING_STATUS_LABELS.items()]
+
+
+class FounderForm(AppForm):
+    """A founder as staff register them (SPEC §5). Also the body of POST /founders."""
+
+    name = StringField(
+        _l("Name"),
+        filters=[strip],
+        validators=[InputRequired(), Length(max=NAME_MAX_LENGTH)],
+        render_kw={"autocomplete": "off"},
+    )
+    id_number = StringField(
+        _l("ID number"),
+        filters=[strip],
+        validators=[InputRequired(), Length(max=18), IdNumber()],
+        render_kw={"autocomplete": "off", "inputmode": "text"},
+    )
+    phone = StringField(
+        _l("Mobile phone"),
+        filters=[strip],
+        validators=[InputRequired(), Length(max=20), MobileNumber()],
+        render_kw={"inputmode": "tel", "autocomplete": "off"},
+    )
+    region_code = SelectField(_l("Region"), validators=[InputRequired()], validate_choice=False)
+    target_group = SelectField(
+        _l("Target group"), choices=lambda: with_blank(target_group_choices())
+    )
+    education = SelectField(
+        _l("Education"),
+        choices=lambda: with_blank(education_choices()),
+        filters=[empty_to_none],
+        validators=[Optional()],
+    )
+    has_reemployment_certificate = BooleanField(_l("Holds a re-employment preferential certificate"))
+    registered_on = DateField(
+        _l("Registered on"),
+        validators=[Optional(), REGISTER_DATES],
+        description=_l("Leave empty for today."),
+    )
+
+    def validate_target_group(self, field: SelectField) -> None:
+        """A target group is required; the blank "choose" option does not count."""
+        if not field.data:
+            raise ValidationError(str(_l("Choose one of the target groups.")))
+
+
+class FounderUpdateForm(FounderForm):
+    """PATCH /founders/{id}: every field optional, only the given ones change."""
+
+    name = StringField(_l("Name"), filters=[strip], validators=[Length(max=NAME_MAX_LENGTH)])
+    id_number = StringField(
+        _l("ID number"), filters=[strip], validators=[Length(max=18), IdNumber()]
+    )
+    phone = StringField(
+        _l("Mobile phone"), filters=[strip], validators=[Length(max=20), MobileNumber()]
+    )
+    region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
+    target_group = SelectField(
+        _l("Target group"),
+        choices=lambda: with_blank(target_group_choices()),
+        validators=[Optional()],
+    )
+
+    def validate_target_group(self, field: SelectField) -> None:
+        """Optional here: absent means unchanged."""
+
+
+class FounderFilterForm(AppForm):
+    """Filters and search of the founder list and its export (GET, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(
+        _l("Search"),
+        filters=[strip],
+        validators=[Optional(), Length(max=50)],
+        description=_l("Name (beginning), mobile number, or the last 4 characters of the ID."),
+    )
+    region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)
+    target_group = SelectField(
+        _l("Target group"),
+        choices=lambda: with_blank(target_group_choices()),
+        validators=[Optional()],
+    )
+    training_status = SelectField(
+        _l("Training"),
+        choices=lambda: with_blank(training_status_choices()),
+        validators=[Optional()],
+    )
+    registered_from = DateField(_l("Registered from"), validators=[Optional(), REGISTER_DATES])
+    registered_to = DateField(_l("Registered to"), validators=[Optional(), REGISTER_DATES])
+
+    def validate_registered_to(self, field: DateField) -> None:
+        """An end before the start is a mistake, not an empty list (SPEC §15)."""
+        start = self.registered_from.data
+        if field.data and start and field.data < start:
+            raise ValidationError(str(_l("The end date is before the start date.")))

@@ -1,0 +1,101 @@
+"""Founders: registering, correcting, and the audited view of a full ID number."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.core.audit import changed_fields, record_audit, snapshot
+from app.core.errors import Conflict, ValidationFailed
+from app.extensions import db
+from app.founders.models import Founder
+from app.founders.rules import FOUNDER_FIELDS, check_founder
+from app.regions.queries import region_codes_in_scope
+
+
+def _duplicate(id_number: str, existing_id: int | None) -> Conflict:
+    return Conflict(
+        _("A founder with this ID number is already registered (founder %(id)s).", id=existing_id),
+        id=existing_id,
+    )
+
+
+def find_founder_id_by_id_number(id_number: str) -> int | None:
+    """The id of the founder registered with this ID number, if any (any region)."""
+    return db.session.scalar(select(Founder.id).where(Founder.id_number == id_number))
+
+
+def register_founder(actor: Any, *, as_of: date, **values: Any) -> Founder:
+    """Register a founder by real name in a region the actor looks after.
+
+    The ID number is unique nationally: a second registration answers 409 with the
+    existing founder's id, whichever region holds it, so nobody is counted twice.
+    """
+    unknown = set(values) - set(FOUNDER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown founder fields: {sorted(unknown)}")
+    clean, errors = check_founder(values, as_of=as_of, region_codes=region_codes_in_scope(actor))
+    if errors:
+        raise ValidationFailed(errors)
+    existing_id = find_founder_id_by_id_number(clean.id_number)
+    if existing_id is not None:
+        raise _duplicate(clean.id_number, existing_id)
+    founder = Founder(**clean.as_row())
+    try:
+        with db.session.begin_nested():
+            db.session.add(founder)
+    except IntegrityError:
+        # Registered by someone else between our check and our insert.
+        raise _duplicate(clean.id_number, find_founder_id_by_id_number(clean.id_number)) from None
+    record_audit(actor, "founder.create", founder, None, snapshot(founder))
+    return founder
+
+
+def update_founder(actor: Any, founder: Founder, *, as_of: date, **changes: Any) -> Founder:
+    """Correct a founder's fields; the ID number may be corrected, and stays unique.
+
+    Only the given fields change. The founder stays in (or moves to) a region the actor
+    looks after; the derived birth date and sex follow a corrected ID number.
+    """
+    unknown = set(changes) - set(FOUNDER_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown founder fields: {sorted(unknown)}")
+    current = {name: getattr(founder, name) for name in FOUNDER_FIELDS}
+    clean, errors = check_founder(
+        current | changes, as_of=as_of, region_codes=region_codes_in_scope(actor)
+    )
+    if errors:
+        raise ValidationFailed(errors)
+    if clean.id_number != founder.id_number:
+        existing_id = find_founder_id_by_id_number(clean.id_number)
+        if existing_id is not None and existing_id != founder.id:
+            raise _duplicate(clean.id_number, existing_id)
+    before = snapshot(founder)
+    for name, value in clean.as_row().items():
+        setattr(founder, name, value)
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError:
+        raise _duplicate(clean.id_number, find_founder_id_by_id_number(clean.id_number)) from None
+    after = snapshot(founder)
+    changed = changed_fields(before, after)
+    changed.pop("updated_at", None)
+    if changed:
+        record_audit(
+            actor,
+            "founder.update",
+            founder,
+            {key: before.get(key) for key in changed},
+            changed,
+        )
+    return founder
+
+
+def record_id_number_view(actor: Any, founder: Founder) -> None:
+    """Every display of a full ID number leaves a trace of who saw whose (SPEC §4)."""
+    record_audit(actor, "founder.view_id_number", founder, None, None)

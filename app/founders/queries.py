@@ -1,0 +1,87 @@
+"""Reads of the founder register: the scoped, filtered list and one founder's record."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, select
+
+from app.core.errors import NotFound
+from app.core.permissions import scoped
+from app.extensions import db
+from app.founders.models import Founder
+from app.training.queries import training_status_clause
+
+DIGITS = re.compile(r"[0-9]+")
+LAST4 = re.compile(r"[0-9]{3}[0-9Xx]|[0-9]{4}")
+
+
+@dataclass(frozen=True)
+class FounderFilters:
+    """What the list, the API and the export filter by; every field optional."""
+
+    q: str | None = None
+    region_code: str | None = None
+    target_group: str | None = None
+    training_status: str | None = None
+    registered_from: date | None = None
+    registered_to: date | None = None
+
+    @classmethod
+    def from_form(cls, form: Any) -> FounderFilters:
+        """Read the filter form's cleaned values (empty boxes mean "any")."""
+        return cls(**{name: form[name].data or None for name in cls.__dataclass_fields__})
+
+
+def _search_clause(q: str):
+    """Search: 11 digits is a phone number, 4 characters of digits (or ending in X) are the
+    last four of an ID number, other digits the start of a phone number, anything else the
+    start of a name. Each form uses an index (ranges, not LIKE '%…%')."""
+    if DIGITS.fullmatch(q) and len(q) == 11:
+        return Founder.phone == q
+    if LAST4.fullmatch(q):
+        return Founder.id_number_last4 == q.upper()
+    if DIGITS.fullmatch(q):
+        return (Founder.phone >= q) & (Founder.phone < q + ":")  # ":" follows "9"
+    return (Founder.name >= q) & (Founder.name < q + "\U0010ffff")
+
+
+def list_founders_stmt(user: Any, filters: FounderFilters = FounderFilters()) -> Select:
+    """Founders in the user's scope matching `filters`, newest registration first."""
+    stmt = scoped(select(Founder), user, region_column=Founder.region_code, founder_column=Founder.id)
+    if filters.q:
+        stmt = stmt.where(_search_clause(filters.q))
+    if filters.region_code:
+        stmt = stmt.where(Founder.region_code == filters.region_code)
+    if filters.target_group:
+        stmt = stmt.where(Founder.target_group == filters.target_group)
+    if filters.training_status:
+        stmt = stmt.where(training_status_clause(filters.training_status, Founder.id))
+    if filters.registered_from:
+        stmt = stmt.where(Founder.registered_on >= filters.registered_from)
+    if filters.registered_to:
+        stmt = stmt.where(Founder.registered_on <= filters.registered_to)
+    return stmt.order_by(Founder.registered_on.desc(), Founder.id.desc())
+
+
+def get_founder_in_scope(user: Any, founder_id: int) -> Founder:
+    """The founder if the user may see them; 404 otherwise (absent and out of scope look alike)."""
+    stmt = scoped(
+        select(Founder).where(Founder.id == founder_id),
+        user,
+        region_column=Founder.region_code,
+        founder_column=Founder.id,
+    )
+    founder = db.session.scalar(stmt)
+    if founder is None:
+        raise NotFound(_("No such founder in your area."))
+    return founder
+
+
+def get_founder(founder_id: int) -> Founder | None:
+    """The founder with this id, whatever the scope (for internal checks only)."""
+    return db.session.get(Founder, founder_id)

@@ -1,0 +1,1 @@
+"""Integrity (credit) records of borrowers (SPEC §10)."""

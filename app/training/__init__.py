@@ -1,0 +1,1 @@
+"""Entrepreneurship and skills training: institutions, courses, cohorts, results (SPEC §6)."""
