@@ -6,16 +6,12 @@ from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Length, Optional
 
-from app.core.forms import AppForm, strip
+from app.core.forms import AppForm, DateRange, strip
 
 # Far wider than any audit trail, and far from the calendar's ends where date maths fails.
-AUDIT_DATES = NumberRange(
-    min=date(2000, 1, 1),
-    max=date(2100, 12, 31),
-    message=_l("Choose a date between %(min)s and %(max)s."),
-)
+AUDIT_DATES = DateRange(date(2000, 1, 1), date(2100, 12, 31))
 
 
 class AuditFilterForm(AppForm):

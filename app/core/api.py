@@ -54,6 +54,8 @@ class Endpoint:
     public: bool = False
     errors: tuple[int, ...] = ()
     tags: tuple[str, ...] = ()
+    # multipart/form-data for uploads; everything else takes JSON.
+    content_type: str = "application/json"
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -6,6 +6,7 @@ database stay in operations.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -128,3 +129,24 @@ def show_form_errors(form: Form, error: Any, *, field_name: str | None = None) -
                 flash(message, "danger")
             continue
         field.errors = [*field.errors, *messages]
+
+
+class DateRange:
+    """A date between `earliest` and `latest` (WTForms' NumberRange cannot compare dates:
+    it calls math.isnan on the value)."""
+
+    def __init__(self, earliest: date, latest: date) -> None:
+        self.earliest = earliest
+        self.latest = latest
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is not None and not self.earliest <= field.data <= self.latest:
+            raise ValidationError(
+                str(
+                    _l(
+                        "Choose a date between %(min)s and %(max)s.",
+                        min=self.earliest.isoformat(),
+                        max=self.latest.isoformat(),
+                    )
+                )
+            )

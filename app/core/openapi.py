@@ -18,6 +18,7 @@ from wtforms import (
     DateField,
     DecimalField,
     FieldList,
+    FileField,
     IntegerField,
     SelectField,
     SelectMultipleField,
@@ -46,8 +47,10 @@ ERROR_DESCRIPTIONS = {
 
 
 def _field_schema(field_obj: Any) -> dict[str, Any]:
-    if isinstance(field_obj, BooleanField):
-        schema: dict[str, Any] = {"type": "boolean"}
+    if isinstance(field_obj, FileField):
+        schema: dict[str, Any] = {"type": "string", "format": "binary"}
+    elif isinstance(field_obj, BooleanField):
+        schema = {"type": "boolean"}
     elif isinstance(field_obj, IntegerField):
         schema = {"type": "integer"}
     elif isinstance(field_obj, DecimalField):
@@ -166,7 +169,7 @@ def _operation(rule: Rule, method: str, endpoint: Endpoint) -> dict[str, Any]:
     if endpoint.form is not None:
         operation["requestBody"] = {
             "required": True,
-            "content": {"application/json": {"schema": form_schema(endpoint.form)}},
+            "content": {endpoint.content_type: {"schema": form_schema(endpoint.form)}},
         }
     body = endpoint.response or {"type": "object"}
     if endpoint.paginated:

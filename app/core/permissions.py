@@ -144,11 +144,13 @@ def is_api_request() -> bool:
     return request.path.startswith("/api/")
 
 
-def permission_required(*permissions: Permission) -> Callable[[F], F]:
-    """Let the view run only for a signed-in user holding every named permission.
+def permission_required(*permissions: Permission, any_of: bool = False) -> Callable[[F], F]:
+    """Let the view run only for a signed-in user holding every named permission (or, with
+    `any_of`, at least one: e.g. staff reading any founder or a founder reading their own).
 
     Anonymous users get 401 on the API and the login page otherwise; others get 403.
     """
+    combine = any if any_of else all
 
     def decorator(view: F) -> F:
         @wraps(view)
@@ -159,7 +161,7 @@ def permission_required(*permissions: Permission) -> Callable[[F], F]:
                 from app.extensions import login_manager
 
                 return login_manager.unauthorized()
-            if not all(has_permission(current_user, p) for p in permissions):
+            if not combine(has_permission(current_user, p) for p in permissions):
                 abort(403)
             return view(*args, **kwargs)
 

@@ -142,7 +142,9 @@ class Enrollment(Base):
             "result IS NULL OR result IN ('passed', 'failed', 'dropped')", name="result"
         ),
         CheckConstraint("(result IS NULL) = (completed_on IS NULL)", name="result_has_date"),
-        CheckConstraint("certificate_no IS NULL OR result = 'passed'", name="certificate_if_passed"),
+        CheckConstraint(
+            "certificate_no IS NULL OR result = 'passed'", name="certificate_if_passed"
+        ),
         CheckConstraint("attendance >= 0", name="attendance_not_negative"),
         # KPIs and the founder filters look up results by completion date.
         Index("ix_enrollment_result_completed", "result", "completed_on"),

@@ -1,10 +1,36 @@
-"""Reads of training records for pages, the API and other features' filters."""
+"""Reads of training records for pages, the API and other features' filters.
+
+Scope: institutions and cohorts belong to their region; an enrollment is seen through its
+cohort's region (a province's staff may enroll a founder of one city in a class in
+another, and the class's staff then see that founder's name on the roster). Courses are a
+catalogue shared by every region. Figures are counted in SQL (GROUP BY); only the rates
+are divided here, from those counts.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, exists, not_, select
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
-from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, and_, case, exists, func, not_, select
+from sqlalchemy.orm import joinedload
+
+from app.core.errors import NotFound
+from app.core.permissions import scoped
+from app.extensions import db
+from app.training.models import (
+    ENTREPRENEURSHIP_KINDS,
+    Cohort,
+    Course,
+    CourseKind,
+    Enrollment,
+    Institution,
+    TrainingResult,
+)
 
 
 def _enrollments_of(founder_id_column: ColumnElement):
@@ -48,8 +74,6 @@ def training_status_clause(status: str, founder_id_column: ColumnElement) -> Col
 
 def list_enrollments_of_founder(founder_id: int) -> list[Enrollment]:
     """A founder's enrollments with their cohort, course and institution, oldest first."""
-    from app.extensions import db
-
     stmt = (
         select(Enrollment)
         .join(Cohort, Cohort.id == Enrollment.cohort_id)
@@ -57,3 +81,242 @@ def list_enrollments_of_founder(founder_id: int) -> list[Enrollment]:
         .order_by(Cohort.starts_on, Enrollment.id)
     )
     return list(db.session.scalars(stmt))
+
+
+# Institutions ---------------------------------------------------------------------------
+def list_institutions_stmt(
+    user: Any, *, q: str | None = None, region_code: str | None = None
+) -> Select:
+    """Institutions in the user's scope, by region then name; `q` matches the name's start."""
+    stmt = scoped(select(Institution), user, region_column=Institution.region_code)
+    if q:
+        stmt = stmt.where(Institution.name.startswith(q, autoescape=True))
+    if region_code:
+        stmt = stmt.where(Institution.region_code == region_code)
+    return stmt.order_by(Institution.region_code, Institution.name, Institution.id)
+
+
+def list_institutions(user: Any) -> list[Institution]:
+    """Every institution in the user's scope (for select boxes)."""
+    return list(db.session.scalars(list_institutions_stmt(user)))
+
+
+def get_institution_in_scope(user: Any, institution_id: int) -> Institution:
+    """The institution if the user may see it; 404 otherwise."""
+    stmt = scoped(
+        select(Institution).where(Institution.id == institution_id),
+        user,
+        region_column=Institution.region_code,
+    )
+    institution = db.session.scalar(stmt)
+    if institution is None:
+        raise NotFound(_("No such institution in your area."))
+    return institution
+
+
+# Courses --------------------------------------------------------------------------------
+_KIND_ORDER = case(
+    {kind.value: position for position, kind in enumerate(CourseKind)}, value=Course.kind
+)
+
+
+def list_courses_stmt(*, kind: str | None = None) -> Select:
+    """The course catalogue: GYB, SYB, IYB, EYB, then skills courses, each by code."""
+    stmt = select(Course).order_by(_KIND_ORDER, Course.code)
+    if kind:
+        stmt = stmt.where(Course.kind == kind)
+    return stmt
+
+
+def list_courses() -> list[Course]:
+    """The whole catalogue (for select boxes)."""
+    return list(db.session.scalars(list_courses_stmt()))
+
+
+# Cohorts --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CohortFilters:
+    """What the cohort list and the API filter by; every field optional."""
+
+    region_code: str | None = None
+    kind: str | None = None
+    institution_id: int | None = None
+    starts_from: date | None = None
+    starts_to: date | None = None
+
+    @classmethod
+    def from_form(cls, form: Any) -> CohortFilters:
+        """Read the filter form's cleaned values (empty boxes mean "any")."""
+        return cls(**{name: form[name].data or None for name in cls.__dataclass_fields__})
+
+
+def list_cohorts_stmt(user: Any, filters: CohortFilters = CohortFilters()) -> Select:
+    """Cohorts in the user's scope matching `filters`, latest start first."""
+    stmt = scoped(select(Cohort), user, region_column=Cohort.region_code)
+    if filters.region_code:
+        stmt = stmt.where(Cohort.region_code == filters.region_code)
+    if filters.kind:
+        of_kind = select(Course.id).where(Course.kind == filters.kind)
+        stmt = stmt.where(Cohort.course_id.in_(of_kind))
+    if filters.institution_id:
+        stmt = stmt.where(Cohort.institution_id == filters.institution_id)
+    if filters.starts_from:
+        stmt = stmt.where(Cohort.starts_on >= filters.starts_from)
+    if filters.starts_to:
+        stmt = stmt.where(Cohort.starts_on <= filters.starts_to)
+    return stmt.order_by(Cohort.starts_on.desc(), Cohort.id.desc())
+
+
+def get_cohort_in_scope(user: Any, cohort_id: int) -> Cohort:
+    """The cohort if the user may see it; 404 otherwise."""
+    stmt = scoped(
+        select(Cohort).where(Cohort.id == cohort_id), user, region_column=Cohort.region_code
+    )
+    cohort = db.session.scalar(stmt)
+    if cohort is None:
+        raise NotFound(_("No such cohort in your area."))
+    return cohort
+
+
+def list_roster(cohort_id: int) -> list[Enrollment]:
+    """The cohort's enrollments with their founders, in enrollment order."""
+    stmt = (
+        select(Enrollment)
+        .options(joinedload(Enrollment.founder))
+        .where(Enrollment.cohort_id == cohort_id)
+        .order_by(Enrollment.id)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def count_seats_taken(cohort_id: int) -> int:
+    """Seats taken in a cohort: every enrollment, whatever its result."""
+    stmt = select(func.count(Enrollment.id)).where(Enrollment.cohort_id == cohort_id)
+    return int(db.session.scalar(stmt) or 0)
+
+
+def get_enrollment_in_scope(user: Any, enrollment_id: int) -> Enrollment:
+    """The enrollment if the user may see its cohort; 404 otherwise."""
+    stmt = scoped(
+        select(Enrollment)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .where(Enrollment.id == enrollment_id),
+        user,
+        region_column=Cohort.region_code,
+    )
+    enrollment = db.session.scalar(stmt)
+    if enrollment is None:
+        raise NotFound(_("No such enrollment in your area."))
+    return enrollment
+
+
+# Statistics -----------------------------------------------------------------------------
+def rate(numerator: int, denominator: int) -> float | None:
+    """A share rounded half-up to 4 places, or None when there is nothing to divide by."""
+    if not denominator:
+        return None
+    share = (Decimal(numerator) / Decimal(denominator)).quantize(
+        Decimal("0.0001"), rounding=ROUND_HALF_UP
+    )
+    return float(share)
+
+
+@dataclass(frozen=True)
+class TrainingStatistics:
+    """Outcome counts of a set of enrollments (a cohort, an institution) and their rates.
+
+    pass rate = passed / (passed + failed): dropped founders did not sit the assessment;
+    certificate rate = certificates / passed. The graduates' 6-month opening rate (SPEC §6)
+    needs business records and is added with them.
+    """
+
+    enrolled: int = 0
+    passed: int = 0
+    failed: int = 0
+    dropped: int = 0
+    certificates: int = 0
+    cohorts: int = 0
+
+    @property
+    def pass_rate(self) -> float | None:
+        """Passed over assessed (passed + failed)."""
+        return rate(self.passed, self.passed + self.failed)
+
+    @property
+    def certificate_rate(self) -> float | None:
+        """Certificates over passed."""
+        return rate(self.certificates, self.passed)
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's view of the figures."""
+        return {
+            "enrolled": self.enrolled,
+            "passed": self.passed,
+            "failed": self.failed,
+            "dropped": self.dropped,
+            "certificates": self.certificates,
+            "pass_rate": self.pass_rate,
+            "certificate_rate": self.certificate_rate,
+        }
+
+
+def _outcome_columns() -> list[ColumnElement]:
+    def counted(result: TrainingResult) -> ColumnElement:
+        return func.coalesce(func.sum(case((Enrollment.result == result, 1), else_=0)), 0)
+
+    return [
+        func.count(Enrollment.id).label("enrolled"),
+        counted(TrainingResult.PASSED).label("passed"),
+        counted(TrainingResult.FAILED).label("failed"),
+        counted(TrainingResult.DROPPED).label("dropped"),
+        func.count(Enrollment.certificate_no).label("certificates"),
+    ]
+
+
+def _statistics(row: Any, cohorts: int = 0) -> TrainingStatistics:
+    return TrainingStatistics(
+        enrolled=int(row.enrolled),
+        passed=int(row.passed),
+        failed=int(row.failed),
+        dropped=int(row.dropped),
+        certificates=int(row.certificates),
+        cohorts=cohorts,
+    )
+
+
+def cohort_statistics(cohort_ids: Iterable[int]) -> dict[int, TrainingStatistics]:
+    """Figures per cohort, for the given cohorts (those without enrollments get zeros)."""
+    ids = sorted(set(cohort_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(Enrollment.cohort_id, *_outcome_columns())
+        .where(Enrollment.cohort_id.in_(ids))
+        .group_by(Enrollment.cohort_id)
+    )
+    found = {row.cohort_id: _statistics(row, 1) for row in db.session.execute(stmt)}
+    return {cohort_id: found.get(cohort_id, TrainingStatistics(cohorts=1)) for cohort_id in ids}
+
+
+def institution_statistics(institution_ids: Iterable[int]) -> dict[int, TrainingStatistics]:
+    """Figures per institution over all its cohorts, for the given institutions."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return {}
+    stmt = (
+        select(
+            Cohort.institution_id,
+            func.count(func.distinct(Cohort.id)).label("cohorts"),
+            *_outcome_columns(),
+        )
+        .select_from(Cohort)
+        .outerjoin(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Cohort.institution_id.in_(ids))
+        .group_by(Cohort.institution_id)
+    )
+    found = {
+        row.institution_id: _statistics(row, int(row.cohorts)) for row in db.session.execute(stmt)
+    }
+    return {
+        institution_id: found.get(institution_id, TrainingStatistics()) for institution_id in ids
+    }
