@@ -16,6 +16,7 @@ import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +38,17 @@ from werkzeug.serving import make_server
 
 from app import create_app
 from app.auth.operations import create_user
+from app.core.dates import today_in_china
 from app.extensions import db
 from config import _normalise_database_url
+from tests.factories import make_id_number
 
 pytestmark = pytest.mark.browser
 
 ADMIN_USERNAME = "browser.admin"
 ADMIN_PASSWORD = "browser smoke test passphrase"
+STAFF_USERNAME = "browser.staff"
+STAFF_PASSWORD = "browser staff passphrase"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -117,6 +122,13 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
                 password=ADMIN_PASSWORD,
                 role="admin",
                 region_code="460000",
+            )
+            create_user(
+                None,
+                username=STAFF_USERNAME,
+                password=STAFF_PASSWORD,
+                role="staff",
+                region_code="460100",
             )
             db.session.commit()
         server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -248,3 +260,70 @@ def test_phone_navigation_and_language_switch(browser: Browser, live_server: str
         language.get_by_role("button", name="English").click()
         expect(page.locator("html")).to_have_attribute("lang", "en")
         expect(heading).to_have_text("Regions")
+
+
+def _select_by_text(page: Page, selector: str, text: str) -> None:
+    value = page.locator(f"{selector} option", has_text=text).first.get_attribute("value")
+    page.locator(selector).select_option(value)
+
+
+def _fill_date(page: Page, selector: str, day: date) -> None:
+    page.locator(selector).fill(day.isoformat())
+
+
+def test_staff_register_a_founder_run_a_cohort_and_pass_them(
+    browser: Browser, live_server: str
+) -> None:
+    """The intake-to-certificate path a Haikou staff member walks through every week."""
+    today = today_in_china()
+    id_number = make_id_number(region_prefix="460100", birth_date=date(1992, 3, 8), sex="female")
+    with _page(browser, **DESKTOP) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, STAFF_USERNAME, STAFF_PASSWORD)
+
+        # 1. Register the founder; birth date and sex come from the ID number.
+        page.goto(f"{live_server}/founders/new")
+        page.locator("#name").fill("黎春梅")
+        page.locator("#id_number").fill(id_number)
+        page.locator("#phone").fill("13907551234")
+        page.locator("#target_group").select_option("returning_migrant")
+        page.locator("form.app-form button[type=submit]").click()
+        expect(page.locator("[data-testid=founder-name]")).to_have_text("黎春梅")
+        expect(page.locator("[data-testid=masked-id-number]")).to_have_text(
+            f"{id_number[:6]}********{id_number[-4:]}"
+        )
+        founder_url = page.url
+        founder_id = founder_url.rstrip("/").rsplit("/", 1)[-1]
+
+        # 2. An institution and an SYB cohort that ran over the last three weeks.
+        page.goto(f"{live_server}/training/institutions/new")
+        page.locator("#name").fill("海口市创业培训中心")
+        page.locator("form.app-form button[type=submit]").click()
+        page.goto(f"{live_server}/training/cohorts/new")
+        _select_by_text(page, "#course_id", "SYB ")
+        _select_by_text(page, "#institution_id", "海口市创业培训中心")
+        _fill_date(page, "#starts_on", today - timedelta(days=20))
+        _fill_date(page, "#ends_on", today - timedelta(days=2))
+        page.locator("#capacity").fill("30")
+        page.locator("form.app-form button[type=submit]").click()
+        expect(page.locator("[data-testid=seats]")).to_contain_text("0")
+
+        # 3. Enroll the founder by id, then pass them with a certificate on the roster.
+        page.locator("#founder_id").fill(founder_id)
+        page.get_by_role("button", name="Enroll", exact=True).first.click()
+        roster = page.locator("[data-testid=roster-form]")
+        expect(roster.get_by_role("link", name="黎春梅")).to_be_visible()
+        roster.locator("select[name$='-result']").select_option("passed")
+        roster.locator("input[name$='-completed_on']").fill((today - timedelta(days=2)).isoformat())
+        roster.locator("input[name$='-certificate_no']").fill("SYB-460100-2026-0001")
+        roster.locator("input[name$='-attendance']").fill("80")
+        roster.get_by_role("button", name="Save results").click()
+        expect(page.locator("main .alert-success")).to_be_visible()
+        _screenshot(page, "cohort-roster.png")
+
+        # 4. The founder's page now shows the certificate and the reached milestone.
+        page.goto(founder_url)
+        expect(page.locator("main")).to_contain_text("SYB-460100-2026-0001")
+        trained = page.locator("[data-testid=journey] li").nth(1)
+        expect(trained).to_have_attribute("data-reached", "yes")
+        _screenshot(page, "founder-detail.png")
