@@ -5,8 +5,8 @@ Commands are thin: they call operations and commit once, like a request.
 
 from __future__ import annotations
 
-import secrets
 import sys
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import click
@@ -14,9 +14,11 @@ from flask import Flask, current_app
 
 from app.auth import operations as auth_operations
 from app.auth.queries import has_any_user
+from app.core.dates import today_in_china
 from app.core.db import MAX_ID
 from app.core.errors import DomainError, ValidationFailed
 from app.core.permissions import Role
+from app.demo.seed import DEFAULT_FOUNDERS, DemoSeedRefused, ProgressBar, seed_demo_data
 from app.extensions import db
 from app.regions.operations import import_regions_csv
 from config import write_private_file
@@ -100,43 +102,50 @@ def import_regions_command(path: Path) -> None:
     )
 
 
-DEMO_ACCOUNTS = (
-    ("admin", Role.ADMIN, "460000", "系统管理员"),
-    ("staff.hainan", Role.STAFF, "460000", "王海燕（省创业指导中心）"),
-    ("staff.haikou", Role.STAFF, "460100", "李明（海口市创业指导中心）"),
-    ("officer.haikou", Role.OFFICER, "460100", "陈志强（海口担保中心）"),
-    ("founder.demo", Role.FOUNDER, "460100", "林小红（创业者）"),
-)
+# Above this many founders the seed shows a progress bar.
+PROGRESS_THRESHOLD = 10_000
 
 
 @demo_cli.command("seed")
-def seed_demo_command() -> None:
-    """On an empty database, create one demo account per role and print the logins."""
+@click.option(
+    "--founders",
+    "founder_count",
+    type=click.IntRange(1, 10_000_000),
+    default=DEFAULT_FOUNDERS,
+    show_default=True,
+    help="Number of synthetic founders (with training records).",
+)
+def seed_demo_command(founder_count: int) -> None:
+    """On an empty database, create demo data and one account per role; print the logins."""
     if current_app.config.get("ENV_NAME") == "production":
         click.echo("Demo accounts are never created in production.", err=True)
         sys.exit(1)
     if has_any_user():
         click.echo("Accounts exist already; demo accounts not created.")
         return
-    logins = []
-    for username, role, region_code, display_name in DEMO_ACCOUNTS:
-        password = secrets.token_urlsafe(9)
-        auth_operations.create_user(
-            None,
-            username=username,
-            password=password,
-            role=role,
-            region_code=region_code,
-            display_name=display_name,
+    progress = _progress_bar if founder_count >= PROGRESS_THRESHOLD else None
+    try:
+        summary = seed_demo_data(
+            as_of=today_in_china(), founder_count=founder_count, progress=progress
         )
-        logins.append((username, role, region_code, password))
-    db.session.commit()
-    lines = [f"{u:<16} {r:<8} {c}  password: {p}" for u, r, c, p in logins]
+    except DemoSeedRefused as error:
+        db.session.rollback()
+        click.echo(str(error), err=True)
+        sys.exit(1)
+    click.echo("Demo data: " + ", ".join(f"{n} {what}" for what, n in summary.counts.items()))
+    lines = [
+        f"{login.username:<16} {login.role:<8} {login.region_code}  password: {login.password}"
+        for login in summary.logins
+    ]
     note = Path(current_app.instance_path) / "demo-logins.txt"
     write_private_file(note, "\n".join(lines) + "\n")
     click.echo("Demo accounts (also saved to instance/demo-logins.txt):")
     for line in lines:
         click.echo("  " + line)
+
+
+def _progress_bar(label: str, length: int) -> AbstractContextManager[ProgressBar]:
+    return click.progressbar(length=length, label=label)
 
 
 def register_commands(app: Flask) -> None:

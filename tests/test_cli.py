@@ -8,6 +8,7 @@ from app.auth.models import User
 from app.auth.operations import authenticate
 from app.cli import create_user_command, seed_demo_command
 from app.extensions import db
+from app.founders.models import Founder
 from tests.factories import make_founder
 
 
@@ -45,17 +46,51 @@ def test_users_create_reports_bad_input_and_writes_nothing(app, db_session):
     assert db.session.scalar(select(User).where(User.username == "bad.region")) is None
 
 
+def _login_lines(output):
+    return [line.split() for line in output.splitlines() if "password:" in line]
+
+
 def test_demo_seed_creates_one_account_per_role_once(app, db_session, tmp_path, monkeypatch):
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
     runner = app.test_cli_runner()
-    result = runner.invoke(seed_demo_command)
+    result = runner.invoke(seed_demo_command, ["--founders", "40"])
     assert result.exit_code == 0, result.output
+    assert "40 founders" in result.output
     roles = dict(db.session.execute(select(User.role, func.count()).group_by(User.role)).all())
     assert roles == {"admin": 1, "staff": 2, "officer": 1, "founder": 1}
-    first_line = result.output.splitlines()[1].split()
-    username, password = first_line[0], first_line[-1]
-    assert authenticate(username, password, ip_address=None).user is not None
+    logins = _login_lines(result.output)
+    assert len(logins) == 5
+    for fields in logins:
+        username, password = fields[0], fields[-1]
+        assert authenticate(username, password, ip_address=None).user is not None
     assert (tmp_path / "demo-logins.txt").read_text(encoding="utf-8").count("password:") == 5
-    again = runner.invoke(seed_demo_command)
+    founder_account = db.session.scalar(select(User).where(User.username == "founder.demo"))
+    assert founder_account.founder_id is not None
+    again = runner.invoke(seed_demo_command, ["--founders", "40"])
     assert "not created" in again.output
     assert db.session.scalar(select(func.count()).select_from(User)) == 5
+    assert db.session.scalar(select(func.count()).select_from(Founder)) == 40
+
+
+def test_demo_seed_refuses_in_production(app, db_session, monkeypatch):
+    monkeypatch.setitem(app.config, "ENV_NAME", "production")
+    result = app.test_cli_runner().invoke(seed_demo_command, ["--founders", "5"])
+    assert result.exit_code == 1
+    assert db.session.scalar(select(func.count()).select_from(Founder)) == 0
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_demo_seed_refuses_when_founders_exist_without_accounts(app, db_session):
+    make_founder(region_code="460100")
+    db.session.commit()
+    result = app.test_cli_runner().invoke(seed_demo_command, ["--founders", "5"])
+    assert result.exit_code == 1
+    assert "Founders exist already" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Founder)) == 1
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0
+
+
+def test_demo_seed_rejects_a_founder_count_below_one(app, db_session):
+    result = app.test_cli_runner().invoke(seed_demo_command, ["--founders", "0"])
+    assert result.exit_code == 2
+    assert db.session.scalar(select(func.count()).select_from(User)) == 0

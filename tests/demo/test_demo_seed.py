@@ -1,0 +1,238 @@
+"""`flask demo seed --founders N`: realistic founders and training, valid on every rule."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from random import Random
+from typing import Any
+
+import pytest
+from click.testing import Result
+from sqlalchemy import func, select
+
+from app.auth.models import User
+from app.cli import seed_demo_command
+from app.core.audit import AuditEntry
+from app.core.dates import today_in_china
+from app.core.validators import is_valid_mobile, parse_id_number
+from app.demo.founders import MAX_AGE, MIN_AGE, FounderFactory, age_on, registration_window
+from app.demo.names import person_name
+from app.extensions import db
+from app.founders.models import Education, Founder, TargetGroup
+from app.training.models import (
+    ENTREPRENEURSHIP_KINDS,
+    Cohort,
+    Course,
+    Enrollment,
+    Institution,
+    TrainingResult,
+)
+from app.training.queries import training_status_clause
+from tests.isolation import rolled_back_session
+
+FOUNDERS = 120
+
+
+@dataclass
+class Seeded:
+    result: Result
+    as_of: date
+    instance: Path
+
+
+@pytest.fixture(scope="module")
+def seeded(app, tmp_path_factory) -> Any:
+    """One seed run shared by this module's tests, rolled back when the module ends."""
+    for _session in rolled_back_session(app):
+        with app.app_context(), pytest.MonkeyPatch.context() as patch:
+            instance = tmp_path_factory.mktemp("instance")
+            patch.setattr(app, "instance_path", str(instance))
+            as_of = today_in_china()
+            result = app.test_cli_runner().invoke(seed_demo_command, ["--founders", str(FOUNDERS)])
+            assert result.exit_code == 0, result.output
+            yield Seeded(result, as_of, instance)
+
+
+def _founders() -> list[Founder]:
+    return list(db.session.scalars(select(Founder)))
+
+
+def _enrollment_rows() -> list[Any]:
+    stmt = (
+        select(
+            Enrollment,
+            Cohort.starts_on,
+            Cohort.ends_on,
+            Cohort.capacity,
+            Course.hours,
+            Founder.registered_on,
+        )
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .join(Course, Course.id == Cohort.course_id)
+        .join(Founder, Founder.id == Enrollment.founder_id)
+    )
+    return list(db.session.execute(stmt))
+
+
+def test_the_requested_number_of_founders_with_valid_id_numbers(seeded):
+    founders = _founders()
+    assert len(founders) == FOUNDERS
+    assert len({founder.id_number for founder in founders}) == FOUNDERS
+    first_day, last_day = registration_window(seeded.as_of)
+    for founder in founders:
+        info = parse_id_number(founder.id_number, as_of=seeded.as_of)
+        assert (info.birth_date, info.sex) == (founder.birth_date, founder.sex)
+        assert info.region_prefix == founder.region_code
+        assert founder.id_number_last4 == founder.id_number[-4:]
+        assert MIN_AGE <= age_on(founder.birth_date, founder.registered_on) <= MAX_AGE
+        assert first_day <= founder.registered_on <= last_day
+        assert is_valid_mobile(founder.phone)
+        assert 2 <= len(founder.name) <= 20
+        assert founder.education is None or founder.education in set(Education)
+
+
+def test_founders_are_spread_like_a_real_register(seeded):
+    founders = _founders()
+    assert {founder.target_group for founder in founders} == set(TargetGroup)
+    regions = Counter(founder.region_code for founder in founders)
+    assert regions.most_common(1)[0][0] == "460100"  # Haikou, the largest city
+    assert any(code.startswith("31") for code in regions)  # a minority in Shanghai
+    certified = sum(founder.has_reemployment_certificate for founder in founders)
+    assert 0.15 < certified / FOUNDERS < 0.45
+    sexes = Counter(founder.sex for founder in founders)
+    assert sexes["male"] > 30
+    assert sexes["female"] > 30
+
+
+def test_most_founders_train_after_registering(seeded):
+    rows = _enrollment_rows()
+    enrolled = {row.Enrollment.founder_id for row in rows}
+    assert 0.55 < len(enrolled) / FOUNDERS < 0.85
+    for row in rows:
+        assert row.registered_on <= row.Enrollment.enrolled_on <= seeded.as_of
+        assert row.Enrollment.enrolled_on <= row.starts_on
+        assert 0 <= row.Enrollment.attendance <= row.hours
+
+
+def test_cohorts_are_never_over_capacity(seeded):
+    stmt = (
+        select(Cohort.capacity, func.count(Enrollment.id))
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .group_by(Cohort.id, Cohort.capacity)
+    )
+    sizes = db.session.execute(stmt).all()
+    assert sizes
+    for capacity, taken in sizes:
+        assert 30 <= capacity <= 50
+        assert taken <= capacity
+    kinds = Counter(db.session.scalars(select(Course.kind).join(Cohort)))
+    assert kinds["SYB"] + kinds["GYB"] > sum(kinds.values()) / 2
+
+
+def test_results_fall_within_the_cohort_and_never_after_as_of(seeded):
+    rows = _enrollment_rows()
+    results = Counter(row.Enrollment.result for row in rows)
+    for row in rows:
+        enrollment = row.Enrollment
+        if row.ends_on > seeded.as_of:
+            assert enrollment.result is None
+            assert enrollment.completed_on is None
+        else:
+            assert enrollment.result in set(TrainingResult)
+            assert row.starts_on <= enrollment.completed_on <= row.ends_on
+            assert enrollment.completed_on <= seeded.as_of
+    finished = sum(n for result, n in results.items() if result is not None)
+    assert 0.75 < results[TrainingResult.PASSED] / finished < 0.97
+
+
+def test_certificates_only_for_passed_and_unique(seeded):
+    rows = db.session.execute(select(Enrollment.result, Enrollment.certificate_no)).all()
+    numbers = [number for result, number in rows if number is not None]
+    assert numbers
+    assert len(numbers) == len(set(numbers))
+    assert all(result == TrainingResult.PASSED for result, number in rows if number is not None)
+
+
+def test_institutions_and_skills_courses_are_added(seeded):
+    institutions = db.session.execute(select(Institution.region_code, Institution.designated)).all()
+    haikou = [designated for region_code, designated in institutions if region_code == "460100"]
+    assert len(haikou) >= 2
+    assert any(haikou)
+    assert not all(haikou)
+    codes = set(db.session.scalars(select(Course.code)))
+    assert {"GYB", "SYB", "IYB", "EYB", "SKILL-ECOM", "SKILL-COOK"} <= codes
+
+
+def test_the_demo_founder_account_is_a_haikou_founder_who_passed(seeded):
+    account = db.session.scalar(select(User).where(User.username == "founder.demo"))
+    founder = db.session.get(Founder, account.founder_id)
+    assert founder.region_code == account.region_code == "460100"
+    passed = db.session.scalar(
+        select(func.count())
+        .select_from(Founder)
+        .where(Founder.id == founder.id, training_status_clause("passed", Founder.id))
+    )
+    assert passed == 1
+    kinds = db.session.scalars(
+        select(Course.kind)
+        .join(Cohort, Cohort.course_id == Course.id)
+        .join(Enrollment, Enrollment.cohort_id == Cohort.id)
+        .where(Enrollment.founder_id == founder.id, Enrollment.result == TrainingResult.PASSED)
+    )
+    assert set(kinds) & set(ENTREPRENEURSHIP_KINDS)
+
+
+def test_one_audit_entry_for_the_run_and_logins_saved(seeded):
+    entries = list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == "demo.seed")))
+    assert len(entries) == 1
+    assert entries[0].after["founders"] == FOUNDERS
+    assert entries[0].after["enrollments"] == db.session.scalar(
+        select(func.count()).select_from(Enrollment)
+    )
+    saved = (seeded.instance / "demo-logins.txt").read_text(encoding="utf-8")
+    assert saved.count("password:") == 5
+
+
+def test_a_second_run_creates_nothing(seeded, app):
+    counts = [
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Founder, Cohort, Enrollment, Institution, User, AuditEntry)
+    ]
+    again = app.test_cli_runner().invoke(seed_demo_command, ["--founders", str(FOUNDERS)])
+    assert again.exit_code == 0
+    assert "not created" in again.output
+    assert counts == [
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Founder, Cohort, Enrollment, Institution, User, AuditEntry)
+    ]
+
+
+# The generators alone, without a database --------------------------------------------
+def test_the_founder_factory_is_reproducible_and_draws_valid_unique_numbers():
+    as_of = date(2026, 11, 22)
+    runs = []
+    for _ in range(2):
+        factory = FounderFactory(Random(7), region_codes={"460100", "310110"}, now=None)
+        runs.append([factory.founder(as_of - timedelta(days=i % 900)) for i in range(5000)])
+    first, second = runs
+    assert first == second
+    assert len({row["id_number"] for row in first}) == len(first)
+    for row in first:
+        info = parse_id_number(row["id_number"], as_of=as_of)
+        assert (info.birth_date, info.sex) == (row["birth_date"], row["sex"])
+        assert row["region_code"] in {"460100", "310110"}
+        assert is_valid_mobile(row["phone"])
+
+
+def test_names_are_chinese_names_with_a_few_minority_names():
+    rng = Random(3)
+    names = [
+        person_name(rng, male=i % 2 == 0, birth_year=1960 + i % 45, region_code="460100")
+        for i in range(4000)
+    ]
+    assert all(2 <= len(name) <= 12 for name in names)
+    assert any("·" in name for name in names)
+    assert sum(name.startswith(("陈", "王", "林", "符", "吴")) for name in names) > 1000
