@@ -5,12 +5,21 @@ from __future__ import annotations
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, SelectField, StringField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import BooleanField, DateField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
-from app.core.forms import AppForm, IdNumber, MobileNumber, empty_to_none, strip, with_blank
-from app.founders.models import Education, TargetGroup
+from app.core.forms import (
+    AppForm,
+    DateRange,
+    IdNumber,
+    MobileNumber,
+    empty_to_none,
+    strip,
+    with_blank,
+)
+from app.founders.models import Education, ImportMode, TargetGroup
 from app.founders.rules import NAME_MAX_LENGTH
 
 TARGET_GROUP_LABELS = {
@@ -54,12 +63,9 @@ TRAINING_STATUS_LABELS = {
     TrainingStatus.NOT_PASSED: _l("Finished without passing"),
 }
 
+
 # Wide enough for any real registration, far from where date arithmetic breaks.
-REGISTER_DATES = NumberRange(
-    min=date(2000, 1, 1),
-    max=date(2100, 12, 31),
-    message=_l("Choose a date between %(min)s and %(max)s."),
-)
+REGISTER_DATES = DateRange(date(2000, 1, 1), date(2100, 12, 31))
 
 
 def target_group_choices() -> list[SelectChoice]:
@@ -108,7 +114,9 @@ class FounderForm(AppForm):
         filters=[empty_to_none],
         validators=[Optional()],
     )
-    has_reemployment_certificate = BooleanField(_l("Holds a re-employment preferential certificate"))
+    has_reemployment_certificate = BooleanField(
+        _l("Holds a re-employment preferential certificate")
+    )
     registered_on = DateField(
         _l("Registered on"),
         validators=[Optional(), REGISTER_DATES],
@@ -173,3 +181,53 @@ class FounderFilterForm(AppForm):
         start = self.registered_from.data
         if field.data and start and field.data < start:
             raise ValidationError(str(_l("The end date is before the start date.")))
+
+
+class FounderAccountForm(AppForm):
+    """Staff give a founder their own sign-in, from the founder's page."""
+
+    username = StringField(
+        _l("Username"),
+        filters=[strip],
+        validators=[InputRequired(), Length(min=3, max=64)],
+        render_kw={"autocomplete": "off"},
+    )
+    password = PasswordField(
+        _l("Initial password"),
+        validators=[InputRequired(), Length(min=10, max=128)],
+        render_kw={"autocomplete": "new-password"},
+        description=_l("Give it to the founder in person; they can change it after signing in."),
+    )
+
+
+class IdNumberRevealForm(AppForm):
+    """The button that shows a full ID number (a POST, so each view is deliberate and audited)."""
+
+
+IMPORT_MODE_LABELS = {
+    ImportMode.ALL_OR_NOTHING: _l("All or nothing: import only if every row is right"),
+    ImportMode.VALID_ROWS: _l("Valid rows: import the good rows, report the others"),
+}
+
+
+class FounderImportForm(AppForm):
+    """A spreadsheet of founders (.xlsx or .csv) and what to do with bad rows.
+
+    Also the multipart body of POST /api/v1/imports/founders (`file`, `mode`).
+    """
+
+    file = FileField(
+        _l("Spreadsheet"),
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file.")),
+        ],
+        description=_l("Chinese or English column headers; download the template below."),
+    )
+    mode = SelectField(
+        _l("Mode"),
+        choices=lambda: [
+            SelectChoice(mode.value, str(label)) for mode, label in IMPORT_MODE_LABELS.items()
+        ],
+        default=ImportMode.ALL_OR_NOTHING.value,
+    )

@@ -143,6 +143,4 @@ class FounderImport(Base):
     # [{"row": 7, "field": "id_number", "message": "..."}, ...] in row order.
     errors: Mapped[list] = mapped_column(JSON, default=list)
 
-    __table_args__ = (
-        CheckConstraint("mode IN ('all_or_nothing', 'valid_rows')", name="mode"),
-    )
+    __table_args__ = (CheckConstraint("mode IN ('all_or_nothing', 'valid_rows')", name="mode"),)

@@ -24,6 +24,17 @@ def _duplicate(id_number: str, existing_id: int | None) -> Conflict:
     )
 
 
+def founder_snapshot(founder: Founder) -> dict[str, Any]:
+    """The founder's values for the audit log, with the ID number masked.
+
+    Admins read the audit log and never see full ID numbers (SPEC §4); a corrected number
+    still shows in the entry through its last four characters and the birth date.
+    """
+    values = snapshot(founder)
+    values["id_number"] = founder.id_number_masked
+    return values
+
+
 def find_founder_id_by_id_number(id_number: str) -> int | None:
     """The id of the founder registered with this ID number, if any (any region)."""
     return db.session.scalar(select(Founder.id).where(Founder.id_number == id_number))
@@ -51,7 +62,7 @@ def register_founder(actor: Any, *, as_of: date, **values: Any) -> Founder:
     except IntegrityError:
         # Registered by someone else between our check and our insert.
         raise _duplicate(clean.id_number, find_founder_id_by_id_number(clean.id_number)) from None
-    record_audit(actor, "founder.create", founder, None, snapshot(founder))
+    record_audit(actor, "founder.create", founder, None, founder_snapshot(founder))
     return founder
 
 
@@ -74,7 +85,7 @@ def update_founder(actor: Any, founder: Founder, *, as_of: date, **changes: Any)
         existing_id = find_founder_id_by_id_number(clean.id_number)
         if existing_id is not None and existing_id != founder.id:
             raise _duplicate(clean.id_number, existing_id)
-    before = snapshot(founder)
+    before = founder_snapshot(founder)
     for name, value in clean.as_row().items():
         setattr(founder, name, value)
     try:
@@ -82,7 +93,7 @@ def update_founder(actor: Any, founder: Founder, *, as_of: date, **changes: Any)
             db.session.flush()
     except IntegrityError:
         raise _duplicate(clean.id_number, find_founder_id_by_id_number(clean.id_number)) from None
-    after = snapshot(founder)
+    after = founder_snapshot(founder)
     changed = changed_fields(before, after)
     changed.pop("updated_at", None)
     if changed:

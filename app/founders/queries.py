@@ -10,14 +10,16 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
+from app.auth.models import User
 from app.core.errors import NotFound
 from app.core.permissions import scoped
 from app.extensions import db
-from app.founders.models import Founder
+from app.founders.models import Founder, FounderImport
 from app.training.queries import training_status_clause
 
 DIGITS = re.compile(r"[0-9]+")
 LAST4 = re.compile(r"[0-9]{3}[0-9Xx]|[0-9]{4}")
+PHONE_LENGTH = 11
 
 
 @dataclass(frozen=True)
@@ -41,18 +43,23 @@ def _search_clause(q: str):
     """Search: 11 digits is a phone number, 4 characters of digits (or ending in X) are the
     last four of an ID number, other digits the start of a phone number, anything else the
     start of a name. Each form uses an index (ranges, not LIKE '%…%')."""
-    if DIGITS.fullmatch(q) and len(q) == 11:
+    if DIGITS.fullmatch(q) and len(q) == PHONE_LENGTH:
         return Founder.phone == q
     if LAST4.fullmatch(q):
         return Founder.id_number_last4 == q.upper()
     if DIGITS.fullmatch(q):
-        return (Founder.phone >= q) & (Founder.phone < q + ":")  # ":" follows "9"
+        # Phones are 11 digits: a prefix is the range from its lowest to its highest
+        # completion. Equal-length digit strings sort alike under every collation; an end
+        # of q + ":" does not (ICU and glibc collations ignore the punctuation).
+        return Founder.phone.between(q.ljust(PHONE_LENGTH, "0"), q.ljust(PHONE_LENGTH, "9"))
     return (Founder.name >= q) & (Founder.name < q + "\U0010ffff")
 
 
 def list_founders_stmt(user: Any, filters: FounderFilters = FounderFilters()) -> Select:
     """Founders in the user's scope matching `filters`, newest registration first."""
-    stmt = scoped(select(Founder), user, region_column=Founder.region_code, founder_column=Founder.id)
+    stmt = scoped(
+        select(Founder), user, region_column=Founder.region_code, founder_column=Founder.id
+    )
     if filters.q:
         stmt = stmt.where(_search_clause(filters.q))
     if filters.region_code:
@@ -85,3 +92,20 @@ def get_founder_in_scope(user: Any, founder_id: int) -> Founder:
 def get_founder(founder_id: int) -> Founder | None:
     """The founder with this id, whatever the scope (for internal checks only)."""
     return db.session.get(Founder, founder_id)
+
+
+def get_account_of_founder(founder_id: int) -> User | None:
+    """The founder's own sign-in account, if staff have created one."""
+    return db.session.scalar(select(User).where(User.founder_id == founder_id))
+
+
+def get_import_of_user(user: Any, import_id: int) -> FounderImport:
+    """One of the user's own imports (its report names people): 404 for anyone else's."""
+    founder_import = db.session.scalar(
+        select(FounderImport).where(
+            FounderImport.id == import_id, FounderImport.actor_id == getattr(user, "id", None)
+        )
+    )
+    if founder_import is None:
+        raise NotFound(_("No such import of yours."))
+    return founder_import

@@ -68,6 +68,10 @@ def check_name(value: Any) -> tuple[str | None, str | None]:
     return name, None
 
 
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def check_founder(
     values: dict[str, Any], *, as_of: date, region_codes: Collection[str]
 ) -> tuple[CleanFounder | None, dict[str, list[str]]]:
@@ -99,16 +103,18 @@ def check_founder(
     except validators.InvalidValue:
         errors["phone"] = [_("Enter an 11-digit mainland mobile number starting with 1.")]
 
-    region_code = values.get("region_code")
+    # Only text can be a code; a list or an object (unhashable) is simply not one.
+    region_code = _text_or_none(values.get("region_code"))
     if region_code not in region_codes:
         errors["region_code"] = [_("Unknown region, or a region outside your area.")]
 
-    target_group = values.get("target_group")
+    target_group = _text_or_none(values.get("target_group"))
     if target_group not in TARGET_GROUP_VALUES:
         errors["target_group"] = [_("Choose one of the target groups.")]
 
-    education = values.get("education") or None
-    if education is not None and education not in EDUCATION_VALUES:
+    raw_education = values.get("education") or None
+    education = _text_or_none(raw_education)
+    if raw_education is not None and education not in EDUCATION_VALUES:
         errors["education"] = [_("Choose one of the education levels.")]
 
     certificate = values.get("has_reemployment_certificate", False)

@@ -24,7 +24,9 @@ main_bp = Blueprint("main", __name__)
 @main_bp.get("/")
 @permission_required(Permission.DASHBOARD_VIEW)
 def dashboard() -> Any:
-    """Each role's starting page."""
+    """Each role's starting page; a founder's is their own record."""
+    if has_permission(current_user, Permission.OWN_RECORDS_READ):
+        return redirect(url_for("founders.my_record"))
     is_admin = has_permission(current_user, Permission.USERS_MANAGE)
     return render_template(
         "main/dashboard.html",
