@@ -30,11 +30,14 @@ from app.core.permissions import (
     scoped,
 )
 from app.extensions import db
-from tests.factories import make_user
+from app.founders.models import FounderImport
+from tests.factories import make_founder, make_user
+from tests.training.factories import make_cohort, make_enrollment, make_institution
 
 ROLES = ("anonymous", "admin", "staff", "officer", "founder")
 # The region each role signs in from in the matrix; admins belong to a province.
 ROLE_REGION = {"admin": "460000", "staff": "460100", "officer": "460100", "founder": "460100"}
+STAFF_REGION = ROLE_REGION["staff"]
 SKIPPED_ENDPOINTS = frozenset({"static", "bootstrap.static"})
 IGNORED_METHODS = frozenset({"HEAD", "OPTIONS"})
 # An id no row has; small enough for a PostgreSQL integer column.
@@ -51,6 +54,7 @@ class Redirect:
 
 TO_LOGIN = Redirect("/login", with_next=True)
 TO_DASHBOARD = Redirect("/")
+TO_OWN_RECORD = Redirect("/me")
 Outcome = int | Redirect
 
 
@@ -75,11 +79,27 @@ def admin_api(success: int) -> dict[str, Outcome]:
     return row(401, success, 403, 403, 403)
 
 
+def staff_page(success: Outcome = 200) -> dict[str, Outcome]:
+    """A page of centre staff only (founders.write, training.manage)."""
+    return row(TO_LOGIN, 403, success, 403, 403)
+
+
+def staff_api(success: int) -> dict[str, Outcome]:
+    """An API call of centre staff only."""
+    return row(401, 403, success, 403, 403)
+
+
+def founder_reader_page(success: Outcome = 200) -> dict[str, Outcome]:
+    """A page for whoever reads the founder register (founders.read): admin, staff, officer."""
+    return row(TO_LOGIN, success, success, success, 403)
+
+
 # (endpoint, method) -> outcome per role. POSTs send an empty form or an empty JSON object,
 # which proves access: a page re-renders its form (200), the API answers 422.
 EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     # Pages for everyone signed in
-    ("main.dashboard", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    # A founder's starting page is their own record.
+    ("main.dashboard", "GET"): row(TO_LOGIN, 200, 200, 200, TO_OWN_RECORD),
     # An invalid language choice goes back to the dashboard, signed in or not.
     ("main.set_language", "POST"): row(
         TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD, TO_DASHBOARD
@@ -111,6 +131,58 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_regions.list_all_regions", "GET"): row(401, 200, 200, 200, 200),
     ("api_regions.add_region", "POST"): admin_api(422),
     ("openapi.openapi_document", "GET"): row(200, 200, 200, 200, 200),
+    # Founder register pages (SPEC §4, §5). Rules with an id get a founder of the staff's
+    # region, or the founder's own record when a founder asks.
+    ("founders.index", "GET"): founder_reader_page(),
+    ("founders.detail", "GET"): founder_reader_page(),
+    ("founders.export", "GET"): founder_reader_page(),  # the .xlsx download
+    ("founders.new", "GET"): staff_page(),
+    ("founders.new", "POST"): staff_page(),
+    ("founders.edit", "GET"): staff_page(),
+    ("founders.edit", "POST"): staff_page(),
+    ("founders.create_account", "GET"): staff_page(),
+    ("founders.create_account", "POST"): staff_page(),
+    ("founders.import_founders", "GET"): staff_page(),
+    ("founders.import_founders", "POST"): staff_page(),
+    ("founders.import_template", "GET"): staff_page(),
+    ("founders.import_report", "GET"): staff_page(),  # the user's own import
+    # Only staff and officers ever see a full ID number; admins read founders without it.
+    ("founders.reveal_id_number", "POST"): row(TO_LOGIN, 403, 200, 200, 403),
+    # The founder portal: a founder's own record, nobody else's page.
+    ("founders.my_record", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    # Training pages: centre staff only (SPEC §6).
+    ("training.institutions", "GET"): staff_page(),
+    ("training.new_institution", "GET"): staff_page(),
+    ("training.new_institution", "POST"): staff_page(),
+    ("training.institution_detail", "GET"): staff_page(),
+    ("training.courses", "GET"): staff_page(),
+    ("training.new_course", "GET"): staff_page(),
+    ("training.new_course", "POST"): staff_page(),
+    ("training.cohorts", "GET"): staff_page(),
+    ("training.new_cohort", "GET"): staff_page(),
+    ("training.new_cohort", "POST"): staff_page(),
+    ("training.cohort_detail", "GET"): staff_page(),
+    ("training.enroll", "POST"): staff_page(),
+    ("training.save_results", "POST"): staff_page(),
+    # Founders API (SPEC §14): staff write; staff, officers and admins read; a founder
+    # reads their own record only.
+    ("api_founders.create_founder", "POST"): staff_api(422),
+    ("api_founders.list_founders", "GET"): row(401, 200, 200, 200, 403),
+    ("api_founders.get_founder", "GET"): row(401, 200, 200, 200, 200),
+    # Every field of a PATCH is optional: an empty one is a valid change of nothing.
+    ("api_founders.update_founder", "PATCH"): staff_api(200),
+    ("api_founders.import_founders", "POST"): staff_api(422),
+    # Training API: centre staff only, reads included.
+    ("api_training.add_institution", "POST"): staff_api(422),
+    ("api_training.list_institutions", "GET"): staff_api(200),
+    ("api_training.institution_detail", "GET"): staff_api(200),
+    ("api_training.add_course", "POST"): staff_api(422),
+    ("api_training.list_courses", "GET"): staff_api(200),
+    ("api_training.add_cohort", "POST"): staff_api(422),
+    ("api_training.list_cohorts", "GET"): staff_api(200),
+    ("api_training.cohort_detail", "GET"): staff_api(200),
+    ("api_training.enroll", "POST"): staff_api(422),
+    ("api_training.record_result", "POST"): staff_api(422),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -120,20 +192,72 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("auth.edit_user", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
     ("auth.reset_password", "GET"): row(TO_LOGIN, 404, 403, 403, 403),
     ("auth.reset_password", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("founders.detail", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("founders.edit", "GET"): staff_page(404),
+    ("founders.edit", "POST"): staff_page(404),
+    ("founders.create_account", "GET"): staff_page(404),
+    ("founders.create_account", "POST"): staff_page(404),
+    ("founders.import_report", "GET"): staff_page(404),
+    # The role is refused before the lookup, so admins and founders learn nothing.
+    ("founders.reveal_id_number", "POST"): row(TO_LOGIN, 403, 404, 404, 403),
+    ("training.institution_detail", "GET"): staff_page(404),
+    ("training.cohort_detail", "GET"): staff_page(404),
+    ("training.enroll", "POST"): staff_page(404),
+    ("training.save_results", "POST"): staff_page(404),
+    ("api_founders.get_founder", "GET"): row(401, 404, 404, 404, 404),
+    ("api_founders.update_founder", "PATCH"): staff_api(404),
+    ("api_training.institution_detail", "GET"): staff_api(404),
+    ("api_training.cohort_detail", "GET"): staff_api(404),
+    ("api_training.enroll", "POST"): staff_api(404),
+    ("api_training.record_result", "POST"): staff_api(404),
 }
 
 
-def _existing_user_id() -> int:
+# Builders of a value naming an existing row, given the signed-in user (None when
+# anonymous): a row in the matrix users' own region, so that only the permission decides.
+def _existing_user_id(user: User | None) -> int:
     return make_user(role="staff", region_code="460200").id
+
+
+def _existing_founder_id(user: User | None) -> int:
+    """A founder of the staff's region; a founder asking gets their own record."""
+    if user is not None and user.founder_id is not None:
+        return user.founder_id
+    return make_founder(region_code=STAFF_REGION).id
+
+
+def _existing_import_id(user: User | None) -> int:
+    """An import of the signed-in user's own (a report is only ever its sender's)."""
+    actor = user or make_user(role="staff", region_code=STAFF_REGION)
+    founder_import = FounderImport(
+        actor_id=actor.id, filename="founders.xlsx", mode="all_or_nothing", errors=[]
+    )
+    db.session.add(founder_import)
+    db.session.flush()
+    return founder_import.id
+
+
+def _existing_enrollment_id(user: User | None) -> int:
+    return make_enrollment(make_cohort(region_code=STAFF_REGION)).id
 
 
 # URL argument name -> a builder of a value that names an existing row, inside the test's
 # transaction. Rules with a new argument need an entry here.
-ARGUMENT_FACTORIES: dict[str, Callable[[], Any]] = {
+ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "user_id": _existing_user_id,
+    "founder_id": _existing_founder_id,
+    "import_id": _existing_import_id,
+    "institution_id": lambda user: make_institution(region_code=STAFF_REGION).id,
+    "cohort_id": lambda user: make_cohort(region_code=STAFF_REGION).id,
+    "enrollment_id": _existing_enrollment_id,
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
+    "founder_id": MISSING_ID,
+    "import_id": MISSING_ID,
+    "institution_id": MISSING_ID,
+    "cohort_id": MISSING_ID,
+    "enrollment_id": MISSING_ID,
 }
 
 
@@ -191,21 +315,27 @@ def _request(
     role: str,
     arguments: dict[str, Any] | None,
 ) -> tuple[str, Any]:
-    """Send `method` to `endpoint` as `role`; return the path asked for and the response."""
+    """Send `method` to `endpoint` as `role`; return the path asked for and the response.
+
+    Without `arguments`, the rule's ids name existing rows built for the signed-in user.
+    """
     rule = _registered(app).get((endpoint, method))
     assert rule is not None, f"{endpoint} {method} is not registered; update EXPECTED"
+    is_api = rule.rule.startswith("/api/")
+    headers: dict[str, str] = {}
+    user = None
+    if role != "anonymous":
+        if is_api:
+            api = api_as(role, ROLE_REGION[role])
+            headers["Authorization"] = f"Bearer {api.token}"
+            user = api.user
+        else:
+            user = login_as(role, ROLE_REGION[role])
     if arguments is None:
-        arguments = {name: ARGUMENT_FACTORIES[name]() for name in rule.arguments}
+        arguments = {name: ARGUMENT_FACTORIES[name](user) for name in rule.arguments}
     db.session.commit()
     with app.test_request_context():
         path = url_for(endpoint, **arguments)
-    is_api = path.startswith("/api/")
-    headers: dict[str, str] = {}
-    if role != "anonymous":
-        if is_api:
-            headers["Authorization"] = f"Bearer {api_as(role, ROLE_REGION[role]).token}"
-        else:
-            login_as(role, ROLE_REGION[role])
     kwargs: dict[str, Any] = {"headers": headers}
     if method in {"POST", "PUT", "PATCH"}:
         kwargs["json" if is_api else "data"] = {}

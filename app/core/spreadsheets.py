@@ -10,6 +10,7 @@ so memory stays flat however many rows there are.
 from __future__ import annotations
 
 import codecs
+import csv
 import io
 import logging
 import math
@@ -47,7 +48,6 @@ EXCEL_DIGITS = 15
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 _PARENTHESISED = re.compile(r"\(.*?\)")
 _HEADER_NOISE = re.compile(r"[\s*_\-./:：]+")
-_CSV_LINE = re.compile(r"line (\d+)")
 
 
 @dataclass(frozen=True)
@@ -166,32 +166,23 @@ def _decode_csv(data: bytes) -> str:
 
 
 def _read_csv(data: bytes) -> pd.DataFrame:
+    """CSV rows as a frame of text. Python's csv module reads them, since rows may have
+    different lengths (a title line above the header, a note beyond the last column),
+    which pandas' fast reader refuses; short rows are padded with blanks."""
     text = _decode_csv(data)
-    first_line = text.split("\n", 1)[0]
+    first_line = text[: text.find("\n")] if "\n" in text else text
     separator = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
-        return pd.read_csv(
-            io.StringIO(text),
-            sep=separator,
-            header=None,
-            dtype=str,
-            na_filter=False,
-            skip_blank_lines=False,
-            engine="c",
-        )
-    except pd.errors.EmptyDataError:
-        raise file_error(_("The file is empty.")) from None
-    except pd.errors.ParserError as error:
-        match = _CSV_LINE.search(str(error))
-        if match:
-            raise file_error(
-                _(
-                    "Line %(line)s has more cells than the header row"
-                    " (a value with a comma needs quotes).",
-                    line=match.group(1),
-                )
-            ) from None
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+    except csv.Error:
         raise file_error(_("The file could not be read as CSV.")) from None
+    if not rows:
+        raise file_error(_("The file is empty."))
+    width = max(len(row) for row in rows)
+    for row in rows:
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+    return pd.DataFrame(rows, dtype=object)
 
 
 def cell_text(value: Any) -> str:
@@ -385,6 +376,17 @@ class StreamedWorkbook:
             path.unlink(missing_ok=True)
             raise
         return path
+
+    def discard(self) -> None:
+        """Remove the temporary files of a workbook that will not be saved (after an error).
+
+        openpyxl keeps each write-only sheet in a temporary file until the workbook is
+        saved, and would otherwise delete them only when the process exits.
+        """
+        for worksheet in self._workbook.worksheets:
+            path = getattr(getattr(worksheet, "_writer", None), "out", None)
+            if isinstance(path, str):
+                Path(path).unlink(missing_ok=True)
 
     def to_bytes(self) -> bytes:
         """The workbook as bytes, for small files (reports, templates)."""

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.core.api import (
     api_endpoint,
+    form_errors,
     iso_date,
     json_body,
     json_response,
@@ -105,6 +106,22 @@ def _form_values(form: FounderForm, names: list[str] | tuple[str, ...]) -> dict[
     return {name: form[name].data for name in names}
 
 
+def _validate_founder(
+    form: FounderForm, names: list[str] | tuple[str, ...], *, founder: Founder | None = None
+) -> None:
+    """422 with every problem at once: the form's and the register's rules'."""
+    form.validate()
+    errors = operations.founder_input_errors(
+        current_user,
+        form_errors(form),
+        _form_values(form, names),
+        as_of=today_in_china(),
+        founder=founder,
+    )
+    if errors:
+        raise ValidationFailed(errors)
+
+
 @founders_api_bp.post("/founders")
 @permission_required(Permission.FOUNDERS_WRITE)
 @api_endpoint(
@@ -117,7 +134,7 @@ def _form_values(form: FounderForm, names: list[str] | tuple[str, ...]) -> dict[
 def create_founder() -> Any:
     """Staff register a founder in their region."""
     form = read_json_form(FounderForm)
-    validate_or_raise(form)
+    _validate_founder(form, FOUNDER_FIELDS)
     founder = operations.register_founder(
         current_user, as_of=today_in_china(), **_form_values(form, FOUNDER_FIELDS)
     )
@@ -180,7 +197,7 @@ def update_founder(founder_id: int) -> Any:
     if cleared:
         raise ValidationFailed({name: [_("This field cannot be empty.")] for name in cleared})
     form = read_json_form(FounderUpdateForm)
-    validate_or_raise(form)
+    _validate_founder(form, given, founder=founder)
     operations.update_founder(
         current_user, founder, as_of=today_in_china(), **_form_values(form, given)
     )

@@ -157,6 +157,8 @@ _DATE = re.compile(
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")
 _EXCEL_SERIAL = re.compile(r"\d{5}")
 _EXCEL_EPOCH = date(1899, 12, 30)  # serial 1 is 1900-01-01 (Excel counts 1900-02-29)
+# How Excel writes a long number it holds as a number into a CSV: 4.60100199005E+17.
+_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
 _LEADING_CODE = re.compile(r"(\d{6})(?:\D.*)?")
 
 
@@ -402,7 +404,7 @@ def _check_rows(actor: Any, table: Table, *, as_of: date) -> _Checked:
             "registered_on": date_of(registered),
         }
         clean, errors = check_founder(values, as_of=as_of, region_codes=region_codes)
-        if (row, "id_number") in table.lost_digits:
+        if (row, "id_number") in table.lost_digits or _SCIENTIFIC.fullmatch(id_number):
             errors["id_number"] = [lost_digits_message]
             clean = None
         elif "id_number" not in errors:
@@ -461,6 +463,9 @@ def _insert_founders(actor: Any, founders: list[CleanFounder]) -> int:
     connection = db.session.connection()
     try:
         with db.session.begin_nested():
+            # Asked for inside the savepoint, so that the SAVEPOINT is actually emitted:
+            # statements on a connection taken before it would not be undone with it.
+            connection = db.session.connection()
             for batch in _chunks(founders, INSERT_BATCH):
                 rows = [founder.as_row() for founder in batch]
                 for row in rows:

@@ -13,9 +13,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.core.dates import CHINA_TIME
+from app.core.errors import ValidationFailed
 from app.core.spreadsheets import StreamedWorkbook
 from app.extensions import db
 from app.founders.forms import (
@@ -30,6 +31,8 @@ from app.regions.models import Region
 
 # Rows fetched from the database per round trip (a server-side cursor on PostgreSQL).
 FETCH_ROWS = 2_000
+# An Excel sheet holds 1,048,576 rows, one of them the header.
+MAX_EXPORT_ROWS = 1_048_575
 
 EXPORT_COLUMNS = (
     (_l("Founder ID"), 10),
@@ -58,7 +61,8 @@ def export_founders_xlsx(
     """Write the founders the user sees in the list, with its filters, to a temporary .xlsx.
 
     Answers the file's path (the caller sends it, then deletes it) and the number of
-    founders written. A second sheet records when, by whom and with which filters.
+    founders written. A second sheet records when, by whom and with which filters. More
+    founders than a sheet can hold raise ValidationFailed({"filters": [...]}).
     """
     filters = filters or FounderFilters()
     stmt = list_founders_stmt(user, filters).with_only_columns(
@@ -75,6 +79,17 @@ def export_founders_xlsx(
         Founder.registered_on,
         maintain_column_froms=True,
     )
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    if total > MAX_EXPORT_ROWS:
+        raise ValidationFailed.single(
+            "filters",
+            _(
+                "%(count)s founders match; a spreadsheet holds at most %(limit)s. "
+                "Narrow the filters (a region, a target group or registration dates).",
+                count=f"{total:,}",
+                limit=f"{MAX_EXPORT_ROWS:,}",
+            ),
+        )
     regions = _region_names()
     groups = {str(code): str(label) for code, label in TARGET_GROUP_LABELS.items()}
     levels = {str(code): str(label) for code, label in EDUCATION_LABELS.items()}
@@ -88,40 +103,50 @@ def export_founders_xlsx(
         widths=[width for _label, width in EXPORT_COLUMNS],
     )
     info = workbook.add_sheet(_("Export info"), [], widths=(24, 60))
-    count = 0
-    result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
-    for row in result:
-        sheet.append(
+    try:
+        count = 0
+        result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
+        for row in result:
+            sheet.append(
+                [
+                    row.id,
+                    row.name,
+                    mask_id_number(row.id_number),
+                    sexes.get(row.sex, row.sex),
+                    row.birth_date,
+                    row.phone,
+                    row.region_code,
+                    regions.get(row.region_code, ""),
+                    groups.get(row.target_group, row.target_group),
+                    levels.get(row.education, row.education) if row.education else "",
+                    yes if row.has_reemployment_certificate else no,
+                    row.registered_on,
+                ]
+            )
+            count += 1
+        result.close()
+
+        info.append(
             [
-                row.id,
-                row.name,
-                mask_id_number(row.id_number),
-                sexes.get(row.sex, row.sex),
-                row.birth_date,
-                row.phone,
-                row.region_code,
-                regions.get(row.region_code, ""),
-                groups.get(row.target_group, row.target_group),
-                levels.get(row.education, row.education) if row.education else "",
-                yes if row.has_reemployment_certificate else no,
-                row.registered_on,
+                _("Exported at"),
+                exported_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S (UTC+8)"),
             ]
         )
-        count += 1
-    result.close()
-
-    info.append(
-        [_("Exported at"), exported_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S (UTC+8)")]
-    )
-    info.append([_("Exported by"), getattr(user, "username", "") or ""])
-    info.append([_("Founders"), count])
-    info.append([_("Filters"), ""])
-    for label, value in describe_filters(filters, regions):
-        info.append([label, value])
-    info.append(
-        [_("Note"), _("ID numbers are masked; the full number is shown only on a founder's page.")]
-    )
-    return workbook.save(), count
+        info.append([_("Exported by"), getattr(user, "username", "") or ""])
+        info.append([_("Founders"), count])
+        info.append([_("Filters"), ""])
+        for label, value in describe_filters(filters, regions):
+            info.append([label, value])
+        info.append(
+            [
+                _("Note"),
+                _("ID numbers are masked; the full number is shown only on a founder's page."),
+            ]
+        )
+        return workbook.save(), count
+    except BaseException:
+        workbook.discard()
+        raise
 
 
 def describe_filters(

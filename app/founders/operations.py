@@ -35,6 +35,31 @@ def founder_snapshot(founder: Founder) -> dict[str, Any]:
     return values
 
 
+def founder_input_errors(
+    actor: Any,
+    form_errors: dict[str, list[str]],
+    values: dict[str, Any],
+    *,
+    as_of: date,
+    founder: Founder | None = None,
+) -> dict[str, list[str]]:
+    """Every problem with a submitted founder at once: the form's (shape) and the rules'
+    (scope, dates, ...), so a person fixes everything in one go (SPEC §15).
+
+    The form's message wins for a field both complain about. For a correction, `values`
+    holds only the changed fields; the rules see them over the founder's current values.
+    """
+    current = {name: getattr(founder, name) for name in FOUNDER_FIELDS} if founder else {}
+    _clean, rule_errors = check_founder(
+        current | values, as_of=as_of, region_codes=region_codes_in_scope(actor)
+    )
+    merged = dict(form_errors)
+    for name, messages in rule_errors.items():
+        if founder is None or name in values:
+            merged.setdefault(name, messages)
+    return merged
+
+
 def find_founder_id_by_id_number(id_number: str) -> int | None:
     """The id of the founder registered with this ID number, if any (any region)."""
     return db.session.scalar(select(Founder.id).where(Founder.id_number == id_number))

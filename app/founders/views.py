@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.operations import create_user
+from app.core.api import form_errors
 from app.core.dates import today_in_china
 from app.core.db import utcnow
 from app.core.errors import Conflict, ValidationFailed
@@ -98,7 +99,7 @@ def new() -> Any:
     form.region_code.choices = with_blank(region_choices_in_scope(current_user))
     if not form.is_submitted() and current_user.region_code:
         form.region_code.data = current_user.region_code
-    if form.validate_on_submit():
+    if form.is_submitted() and _founder_form_is_valid(form, FOUNDER_FIELDS):
         values = {name: form[name].data for name in FOUNDER_FIELDS}
         try:
             founder = operations.register_founder(current_user, as_of=today_in_china(), **values)
@@ -116,6 +117,25 @@ def new() -> Any:
             flash(_("Founder %(name)s registered.", name=founder.name), "success")
             return redirect(url_for("founders.detail", founder_id=founder.id))
     return render_template("founders/form.html", form=form, founder=None)
+
+
+def _founder_form_is_valid(
+    form: FounderForm, names: list[str] | tuple[str, ...], *, founder: Founder | None = None
+) -> bool:
+    """Check the form and the register's rules together, so every problem shows at once."""
+    form.validate()
+    errors = operations.founder_input_errors(
+        current_user,
+        form_errors(form),
+        {name: form[name].data for name in names},
+        as_of=today_in_china(),
+        founder=founder,
+    )
+    for name, messages in errors.items():
+        field = form._fields.get(name)
+        if field is not None:
+            field.errors = list(messages)
+    return not errors
 
 
 def _render_detail(founder: Founder, *, full_id_number: str | None = None) -> Any:
@@ -170,12 +190,13 @@ def edit(founder_id: int) -> Any:
     form.id_number.description = _(
         "Now %(masked)s. Leave empty to keep it.", masked=founder.id_number_masked
     )
-    if form.validate_on_submit():
+    if form.is_submitted():
         changes = {name: form[name].data for name in FOUNDER_FIELDS}
         if not changes["id_number"]:
             del changes["id_number"]
         if changes["registered_on"] is None:
             del changes["registered_on"]
+    if form.is_submitted() and _founder_form_is_valid(form, list(changes), founder=founder):
         try:
             operations.update_founder(current_user, founder, as_of=today_in_china(), **changes)
         except (Conflict, ValidationFailed) as error:

@@ -554,3 +554,24 @@ def test_openapi_describes_the_founder_endpoints(client):
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert {"get", "post"} <= set(paths["/founders"])
     assert {"get", "patch"} <= set(paths["/founders/{founder_id}"])
+
+
+def test_every_problem_is_reported_at_once(api_as):
+    """Shape errors (the form) and rule errors (scope, dates) come back together."""
+    api = api_as("staff", HAIKOU)
+    future = (today_in_china() + timedelta(days=3)).isoformat()
+    response = post_founder(api, phone="1387654321", region_code="460200", registered_on=future)
+    assert response.status_code == 422
+    errors = response.get_json()["errors"]
+    assert set(errors) == {"phone", "region_code", "registered_on"}
+    assert db.session.query(Founder).count() == 0
+
+
+def test_a_patch_reports_only_the_fields_it_changes(api_as):
+    api = api_as("staff", HAIKOU)
+    founder_id = post_founder(api).get_json()["id"]
+    response = api.patch(
+        f"/api/v1/founders/{founder_id}", json={"phone": "12", "region_code": "460200"}
+    )
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"phone", "region_code"}

@@ -9,7 +9,9 @@ import pytest
 from flask_babel import force_locale
 from openpyxl import load_workbook
 
+from app.core.errors import ValidationFailed
 from app.core.spreadsheets import open_binary
+from app.founders import export
 from app.founders.export import export_filename, export_founders_xlsx
 from app.founders.models import mask_id_number
 from app.founders.queries import FounderFilters
@@ -158,3 +160,30 @@ def test_export_file_is_opened_then_unlinked(db_session, register):
         assert not path.exists()
         assert handle.read(2) == b"PK"
     assert export_filename(EXPORTED_AT) == "founders-20261122-1530.xlsx"
+
+
+def test_more_founders_than_a_sheet_holds_is_refused(db_session, register, monkeypatch):
+    monkeypatch.setattr(export, "MAX_EXPORT_ROWS", 1)
+    staff = make_user(role="staff", region_code=HAIKOU)
+    with pytest.raises(ValidationFailed) as excinfo:
+        export_founders_xlsx(staff, exported_at=EXPORTED_AT)
+    assert list(excinfo.value.errors) == ["filters"]
+    path, count = export_founders_xlsx(staff, FounderFilters(q="李"), exported_at=EXPORTED_AT)
+    path.unlink()
+    assert count == 1
+
+
+def test_a_failed_export_leaves_no_temporary_files(db_session, register, monkeypatch):
+    from openpyxl.worksheet import _writer
+
+    def broken(id_number):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(export, "mask_id_number", broken)
+    known = set(_writer.ALL_TEMP_FILES)
+    staff = make_user(role="staff", region_code=HAIKOU)
+    with pytest.raises(RuntimeError):
+        export_founders_xlsx(staff, exported_at=EXPORTED_AT)
+    created = set(_writer.ALL_TEMP_FILES) - known
+    assert created  # the sheets had their temporary files ...
+    assert not any(Path(path).exists() for path in created)  # ... and they are gone
