@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import queue as queue_module
 import random
 import resource
 import secrets
@@ -45,6 +46,7 @@ GROUPS = (
 )
 LEVELS = ("初中", "高中", "high_school", "大专", "本科", "vocational", "")
 BIRTH_DAYS = 14_600  # 1965-01-01 plus up to 40 years
+AS_OF = date(2026, 11, 22)  # registration dates are drawn from 2024-01-01 to 2026-09-26
 
 
 def id_number_for(index: int, prefix: str) -> str:
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import create_app
     from app.auth import operations as auth_operations
+    from app.auth.models import User
     from app.core.audit import AuditEntry
     from app.extensions import db
     from app.founders.bulk_import import import_founders
@@ -198,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
                 stream,
                 xlsx.name,
                 mode=args.mode,
-                as_of=date(2026, 11, 22),
+                as_of=AS_OF,
                 timings=timings,
             )
         commit_started = time.perf_counter()
@@ -221,8 +224,13 @@ def main(argv: list[str] | None = None) -> int:
         queue = spawn.Queue()
         exporter = spawn.Process(target=run_export, args=(url, username, queue))
         exporter.start()
-        elapsed, count, size, before, after = queue.get()
-        exporter.join()
+        try:
+            elapsed, count, size, before, after = queue.get(timeout=1_800)
+        except queue_module.Empty:
+            print("the export did not finish (see its error above)")
+            return 1
+        finally:
+            exporter.join(timeout=60)
         print(
             f"export    {elapsed:6.2f} s  ({count:,} rows, {size / 1e6:.1f} MB; "
             f"peak memory {after:.0f} MB, {before:.0f} MB before the export)"
@@ -230,30 +238,29 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.database_url and not args.keep:
         with app.app_context():
-            actor_id = db.session.scalar(
-                select(db.metadata.tables["user_account"].c.id).where(
-                    db.metadata.tables["user_account"].c.username == username
-                )
-            )
+            actor = db.session.scalar(select(User).where(User.username == username))
             ids = [
                 int(value)
                 for value in db.session.scalars(
                     select(AuditEntry.entity_id).where(
-                        AuditEntry.actor_id == actor_id, AuditEntry.action == "founder.import"
+                        AuditEntry.actor_id == actor.id, AuditEntry.action == "founder.import"
                     )
                 )
             ]
-            db.session.execute(delete(AuditEntry).where(AuditEntry.actor_id == actor_id))
-            db.session.execute(delete(FounderImport).where(FounderImport.actor_id == actor_id))
-            for start in range(0, len(ids), 5_000):
-                db.session.execute(
-                    delete(Founder).where(Founder.id.in_(ids[start : start + 5_000]))
-                )
             db.session.execute(
-                delete(db.metadata.tables["user_account"]).where(
-                    db.metadata.tables["user_account"].c.id == actor_id
+                delete(AuditEntry).where(
+                    (AuditEntry.actor_id == actor.id)
+                    | (
+                        (AuditEntry.entity_type == "user_account")
+                        & (AuditEntry.entity_id == str(actor.id))
+                    )
                 )
             )
+            db.session.execute(delete(FounderImport).where(FounderImport.actor_id == actor.id))
+            for start in range(0, len(ids), 5_000):
+                chunk = ids[start : start + 5_000]
+                db.session.execute(delete(Founder).where(Founder.id.in_(chunk)))
+            db.session.delete(actor)
             db.session.commit()
             print("removed the imported rows and the benchmark account")
     with app.app_context():

@@ -46,7 +46,10 @@ MISSING_ID = 999_999_999
 
 @dataclass(frozen=True)
 class Redirect:
-    """A 302 to `path`; `with_next` means the login page with ?next=<the requested path>."""
+    """A 302 to `path`; `with_next` means the login page with ?next=<the requested path>.
+
+    `path` may name the rule's URL arguments, as in "/founders/{founder_id}".
+    """
 
     path: str
     with_next: bool = False
@@ -139,7 +142,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("founders.new", "GET"): staff_page(),
     ("founders.new", "POST"): staff_page(),
     ("founders.edit", "GET"): staff_page(),
-    ("founders.edit", "POST"): staff_page(),
+    # An empty form changes nothing (WTForms keeps the record's values): saved, redirected.
+    ("founders.edit", "POST"): staff_page(Redirect("/founders/{founder_id}")),
     ("founders.create_account", "GET"): staff_page(),
     ("founders.create_account", "POST"): staff_page(),
     ("founders.import_founders", "GET"): staff_page(),
@@ -163,7 +167,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("training.new_cohort", "POST"): staff_page(),
     ("training.cohort_detail", "GET"): staff_page(),
     ("training.enroll", "POST"): staff_page(),
-    ("training.save_results", "POST"): staff_page(),
+    # An empty roster form records nothing, which is a valid save of no changes.
+    ("training.save_results", "POST"): staff_page(Redirect("/training/cohorts/{cohort_id}")),
     # Founders API (SPEC §14): staff write; staff, officers and admins read; a founder
     # reads their own record only.
     ("api_founders.create_founder", "POST"): staff_api(422),
@@ -314,11 +319,14 @@ def _request(
     method: str,
     role: str,
     arguments: dict[str, Any] | None,
-) -> tuple[str, Any]:
-    """Send `method` to `endpoint` as `role`; return the path asked for and the response.
+    region: str | None = None,
+) -> tuple[str, Any, dict[str, Any]]:
+    """Send `method` to `endpoint` as `role`; answer the path, the response and the arguments.
 
-    Without `arguments`, the rule's ids name existing rows built for the signed-in user.
+    The user signs in from `region` (by default the role's ROLE_REGION). Without
+    `arguments`, the rule's ids name existing rows built for the signed-in user.
     """
+    region = region or ROLE_REGION.get(role, "")
     rule = _registered(app).get((endpoint, method))
     assert rule is not None, f"{endpoint} {method} is not registered; update EXPECTED"
     is_api = rule.rule.startswith("/api/")
@@ -326,11 +334,11 @@ def _request(
     user = None
     if role != "anonymous":
         if is_api:
-            api = api_as(role, ROLE_REGION[role])
+            api = api_as(role, region)
             headers["Authorization"] = f"Bearer {api.token}"
             user = api.user
         else:
-            user = login_as(role, ROLE_REGION[role])
+            user = login_as(role, region)
     if arguments is None:
         arguments = {name: ARGUMENT_FACTORIES[name](user) for name in rule.arguments}
     db.session.commit()
@@ -339,15 +347,25 @@ def _request(
     kwargs: dict[str, Any] = {"headers": headers}
     if method in {"POST", "PUT", "PATCH"}:
         kwargs["json" if is_api else "data"] = {}
-    return path, client.open(path, method=method, **kwargs)
+    return path, client.open(path, method=method, **kwargs), arguments
 
 
-def _assert_outcome(path: str, response: Any, expected: Outcome) -> None:
-    body = response.get_data(as_text=True)[:500]
+def _assert_outcome(
+    path: str, response: Any, expected: Outcome, arguments: dict[str, Any] | None = None
+) -> None:
+    try:
+        _check_outcome(path, response, expected, arguments or {})
+    finally:
+        response.close()  # as a WSGI server does: closes a streamed download's file
+
+
+def _check_outcome(path: str, response: Any, expected: Outcome, arguments: dict[str, Any]) -> None:
+    # Downloads (.xlsx) are binary; the start of the body only explains a failure.
+    body = response.get_data()[:500].decode("utf-8", errors="replace")
     if isinstance(expected, Redirect):
         assert response.status_code == 302, body
         location = urlsplit(response.headers["Location"])
-        assert location.path == expected.path
+        assert location.path == expected.path.format(**arguments)
         query = parse_qs(location.query)
         if expected.with_next:
             assert query.get("next") == [path]
@@ -373,8 +391,10 @@ def test_permission_matrix(
     method: str,
     role: str,
 ) -> None:
-    path, response = _request(app, client, login_as, api_as, endpoint, method, role, None)
-    _assert_outcome(path, response, EXPECTED[(endpoint, method)][role])
+    path, response, arguments = _request(
+        app, client, login_as, api_as, endpoint, method, role, None
+    )
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)][role], arguments)
 
 
 @pytest.mark.parametrize(("endpoint", "method", "role"), _cases(EXPECTED_MISSING))
@@ -389,8 +409,8 @@ def test_missing_rows_are_not_found(
 ) -> None:
     rule = _registered(app)[(endpoint, method)]
     arguments = {name: MISSING_ARGUMENTS[name] for name in rule.arguments}
-    path, response = _request(app, client, login_as, api_as, endpoint, method, role, arguments)
-    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role])
+    path, response, _ = _request(app, client, login_as, api_as, endpoint, method, role, arguments)
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
 
 
 def test_anonymous_api_call_asks_for_a_bearer_token(anonymous_api: Any) -> None:

@@ -42,7 +42,14 @@ from app.core.spreadsheets import (
 from app.core.validators import id_number_check_char
 from app.extensions import db
 from app.founders.forms import EDUCATION_LABELS, TARGET_GROUP_LABELS
-from app.founders.models import Education, Founder, FounderImport, ImportMode, TargetGroup
+from app.founders.models import (
+    Education,
+    Founder,
+    FounderImport,
+    ImportMode,
+    TargetGroup,
+    mask_id_number,
+)
 from app.founders.rules import FOUNDER_FIELDS, CleanFounder, check_founder
 from app.regions.models import Region
 from app.regions.queries import region_codes_in_scope
@@ -181,7 +188,7 @@ def import_founders(
     source: Any,
     filename: str,
     *,
-    mode: ImportMode | str = ImportMode.ALL_OR_NOTHING,
+    mode: ImportMode | str | None = ImportMode.ALL_OR_NOTHING,
     as_of: date,
     timings: dict[str, float] | None = None,
 ) -> FounderImport:
@@ -189,13 +196,14 @@ def import_founders(
 
     Every row is checked with the registration rules, in the actor's regions; duplicates
     inside the file and against the register are reported per row. `all_or_nothing`
-    writes nothing if any row is bad, `valid_rows` writes the good rows. The import and
+    (the default, also for an empty mode) writes nothing if any row is bad, `valid_rows`
+    writes the good rows. The import and
     its report are always kept (flushed, never committed). A file that cannot be used at
     all raises ValidationFailed({"file": [...]}). `timings`, when given, is filled with
     the seconds spent reading, validating and inserting.
     """
     try:
-        mode = ImportMode(mode)
+        mode = ImportMode(mode or ImportMode.ALL_OR_NOTHING)
     except ValueError:
         raise ValidationFailed.single("mode", _("Choose how to handle bad rows.")) from None
     started = clock.perf_counter()
@@ -555,11 +563,12 @@ def _copy_rows(connection: Connection, table: Any, rows: list[dict[str, Any]]) -
 
 
 def _audit_after(founder_id: int, row: dict[str, Any], stamp: str) -> dict[str, Any]:
-    """The same keys, in the same order, as snapshot(founder) of a registered founder."""
+    """The same values as a registered founder's audit entry (operations.founder_snapshot):
+    every column, the ID number masked (the audit log never holds a full one)."""
     return {
         "id": founder_id,
         "name": row["name"],
-        "id_number": row["id_number"],
+        "id_number": mask_id_number(row["id_number"]),
         "id_number_last4": row["id_number_last4"],
         "birth_date": row["birth_date"].isoformat(),
         "sex": row["sex"],

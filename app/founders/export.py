@@ -13,11 +13,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from app.core.dates import CHINA_TIME
 from app.core.errors import ValidationFailed
-from app.core.spreadsheets import StreamedWorkbook
+from app.core.spreadsheets import StreamedSheet, StreamedWorkbook
 from app.extensions import db
 from app.founders.forms import (
     EDUCATION_LABELS,
@@ -91,11 +91,6 @@ def export_founders_xlsx(
             ),
         )
     regions = _region_names()
-    groups = {str(code): str(label) for code, label in TARGET_GROUP_LABELS.items()}
-    levels = {str(code): str(label) for code, label in EDUCATION_LABELS.items()}
-    sexes = {code: str(label) for code, label in SEX_LABELS.items()}
-    yes, no = _("Yes"), _("No")
-
     workbook = StreamedWorkbook()
     sheet = workbook.add_sheet(
         _("Founders"),
@@ -104,8 +99,31 @@ def export_founders_xlsx(
     )
     info = workbook.add_sheet(_("Export info"), [], widths=(24, 60))
     try:
-        count = 0
-        result = db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS))
+        count = _write_founders(sheet, stmt, regions)
+        stamp = exported_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S (UTC+8)")
+        info.append([_("Exported at"), stamp])
+        info.append([_("Exported by"), getattr(user, "username", "") or ""])
+        info.append([_("Founders"), count])
+        info.append([_("Filters"), ""])
+        for label, value in describe_filters(filters, regions):
+            info.append([label, value])
+        note = _("ID numbers are masked; the full number is shown only on a founder's page.")
+        info.append([_("Note"), note])
+        return workbook.save(), count
+    except BaseException:
+        workbook.discard()
+        raise
+
+
+def _write_founders(sheet: StreamedSheet, stmt: Select, regions: dict[str, str]) -> int:
+    """Stream the statement's rows into the sheet, codes as labels; answer how many."""
+    groups = {str(code): str(label) for code, label in TARGET_GROUP_LABELS.items()}
+    levels = {str(code): str(label) for code, label in EDUCATION_LABELS.items()}
+    sexes = {code: str(label) for code, label in SEX_LABELS.items()}
+    yes, no = _("Yes"), _("No")
+    count = 0
+    # Closed however the loop ends: on PostgreSQL it is a server-side cursor.
+    with db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS)) as result:
         for row in result:
             sheet.append(
                 [
@@ -124,29 +142,7 @@ def export_founders_xlsx(
                 ]
             )
             count += 1
-        result.close()
-
-        info.append(
-            [
-                _("Exported at"),
-                exported_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S (UTC+8)"),
-            ]
-        )
-        info.append([_("Exported by"), getattr(user, "username", "") or ""])
-        info.append([_("Founders"), count])
-        info.append([_("Filters"), ""])
-        for label, value in describe_filters(filters, regions):
-            info.append([label, value])
-        info.append(
-            [
-                _("Note"),
-                _("ID numbers are masked; the full number is shown only on a founder's page."),
-            ]
-        )
-        return workbook.save(), count
-    except BaseException:
-        workbook.discard()
-        raise
+    return count
 
 
 def describe_filters(

@@ -329,9 +329,15 @@ def export() -> Any:
         flash(_("Correct the filters before exporting."), "danger")
         return redirect(url_for("founders.index", **request.args))
     exported_at = utcnow()
-    path, count = export_founders_xlsx(
-        current_user, FounderFilters.from_form(form), exported_at=exported_at
-    )
+    try:
+        path, count = export_founders_xlsx(
+            current_user, FounderFilters.from_form(form), exported_at=exported_at
+        )
+    except ValidationFailed as error:  # more rows than one sheet holds
+        for messages in error.errors.values():
+            for message in messages:
+                flash(message, "danger")
+        return redirect(url_for("founders.index", **request.args))
     response = send_file(
         open_binary(path),
         mimetype=XLSX_MIMETYPE,

@@ -460,6 +460,7 @@ def test_every_created_founder_is_audited(staff):
         assert entry.before is None
         assert entry.after["id"] == founder.id
         assert entry.after["name"] == founder.name
+        assert entry.after["id_number"] == founder.id_number_masked  # never the full number
         assert entry.after["registered_on"] == founder.registered_on.isoformat()
         assert set(entry.after) == {column.key for column in Founder.__table__.columns}
     summary = db.session.scalar(
