@@ -222,7 +222,7 @@ class FounderImportForm(AppForm):
             FileRequired(_l("Choose a file.")),
             FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file.")),
         ],
-        description=_l("Chinese or English column headers; download the template below."),
+        description=_l("Chinese or English column headers; start from the template."),
     )
     mode = SelectField(
         _l("Mode"),

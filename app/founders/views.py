@@ -292,6 +292,7 @@ def import_founders() -> Any:
         form=form,
         founder_import=founder_import,
         shown_errors=(founder_import.errors or [])[:IMPORT_ERRORS_SHOWN] if founder_import else [],
+        column_labels=bulk_import.COLUMN_LABELS,
     )
 
 
