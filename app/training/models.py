@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
+from flask_babel import get_locale
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
@@ -79,6 +80,14 @@ class Course(Base):
         CheckConstraint("kind IN ('GYB', 'SYB', 'IYB', 'EYB', 'skill')", name="kind"),
         CheckConstraint("hours > 0 AND hours <= 2000", name="hours_range"),
     )
+
+    @property
+    def display_name(self) -> str:
+        """The name in the interface language: Chinese always exists, English if given."""
+        locale = get_locale()
+        if locale is not None and locale.language == "en" and self.name_en:
+            return self.name_en
+        return self.name
 
     @property
     def is_entrepreneurship(self) -> bool:

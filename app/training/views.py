@@ -194,7 +194,7 @@ def new_cohort() -> Any:
     """Open a class of a course at an institution."""
     form = CohortForm()
     form.course_id.choices = with_blank(
-        [SelectChoice(str(c.id), f"{c.code} · {c.name}") for c in list_courses()]
+        [SelectChoice(str(c.id), f"{c.code} · {c.display_name}") for c in list_courses()]
     )
     form.institution_id.choices = with_blank(_institution_choices())
     form.region_code.choices = region_choices_in_scope(current_user)
