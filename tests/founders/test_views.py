@@ -220,7 +220,7 @@ def test_detail_journey_and_trainings_follow_the_enrollments(client, login_as):
     html = page(client.get(f"/founders/{founder.id}", headers=EN))
     assert "Passed entrepreneurship training · 2026-04-10" in html
     assert "Next milestone: Adopted a library project" in html
-    assert "创业计划培训" in html or "SYB" in html
+    assert "Start Your Business" in html  # the course name in the page's language
     assert "CERT-" in html
 
 
