@@ -17,7 +17,7 @@ import itertools
 import re
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -326,7 +326,10 @@ SUCCESSES = [
         "POST",
         "/regions",
         201,
-        lambda: ({}, {"code": "469099", "name": "测试县", "level": "city", "parent_code": "460000"}),
+        lambda: (
+            {},
+            {"code": "469099", "name": "测试县", "level": "city", "parent_code": "460000"},
+        ),
     ),
     Success("GET", "/users", 200),
     Success("POST", "/users", 201, _founder_account),
@@ -439,7 +442,6 @@ class Hostile:
     must_refuse: bool = True
     upload: dict[str, Any] | None = None
     created: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _resolve(body: Any, rows: dict[str, int]) -> Any:
@@ -458,8 +460,8 @@ def hostile(case_id: str, *args: Any, **kwargs: Any) -> Any:
 def _founder_with(**changes: Any) -> dict[str, Any]:
     return {
         "name": "赵六",
-        "id_number": "460100199001010011",  # replaced below unless the case names one
-        "phone": "13900009999",
+        "id_number": make_id_number(),  # valid and unused: only the hostile field is wrong
+        "phone": make_phone(),
         "region_code": REGION,
         "target_group": "laid_off",
     } | changes
@@ -576,14 +578,18 @@ HOSTILE = [
         body=_founder_with(registered_on="9999-12-31"),
     ),
     hostile("patch: NUL name", "PATCH", "/founders/{founder_id}", body={"name": NUL}),
-    hostile("patch: 10 MB education", "PATCH", "/founders/{founder_id}", body={"education": TEN_MB}),
+    hostile(
+        "patch: 10 MB education", "PATCH", "/founders/{founder_id}", body={"education": TEN_MB}
+    ),
     hostile(
         "patch: NUL ID number",
         "PATCH",
         "/founders/{founder_id}",
         body={"id_number": "46010019900101001\x00"},
     ),
-    hostile("patch: list region", "PATCH", "/founders/{founder_id}", body={"region_code": [REGION]}),
+    hostile(
+        "patch: list region", "PATCH", "/founders/{founder_id}", body={"region_code": [REGION]}
+    ),
     hostile(
         "patch: date 0000-00-00",
         "PATCH",
@@ -684,7 +690,9 @@ HOSTILE = [
         "/cohorts",
         body=_cohort_with(institution_id=BEYOND_64_BITS),
     ),
-    hostile("cohort: starts 0000-00-00", "POST", "/cohorts", body=_cohort_with(starts_on="0000-00-00")),
+    hostile(
+        "cohort: starts 0000-00-00", "POST", "/cohorts", body=_cohort_with(starts_on="0000-00-00")
+    ),
     hostile("cohort: ends 9999-12-31", "POST", "/cohorts", body=_cohort_with(ends_on="9999-12-31")),
     hostile("cohort: capacity 2**31", "POST", "/cohorts", body=_cohort_with(capacity=2**31)),
     hostile("cohort: NUL name", "POST", "/cohorts", body=_cohort_with(name=NUL)),
@@ -841,8 +849,26 @@ HOSTILE = [
         upload=_upload(
             xlsx_bytes(
                 [
-                    ("甲", make_id_number(), make_phone(), REGION, "laid_off", "", "", "0000-00-00"),
-                    ("乙", make_id_number(), make_phone(), REGION, "laid_off", "", "", "9999-12-31"),
+                    (
+                        "甲",
+                        make_id_number(),
+                        make_phone(),
+                        REGION,
+                        "laid_off",
+                        "",
+                        "",
+                        "0000-00-00",
+                    ),
+                    (
+                        "乙",
+                        make_id_number(),
+                        make_phone(),
+                        REGION,
+                        "laid_off",
+                        "",
+                        "",
+                        "9999-12-31",
+                    ),
                 ],
                 headers=(*IMPORT_HEADERS, "登记日期"),
             ),
@@ -891,6 +917,20 @@ def test_random_files_never_crash_the_import(
         app=app, headers=fuzz_headers["staff"], checks=CHECKS, **upload
     )
     assert response.status_code < 500
+
+
+def test_an_upload_over_the_size_cap_is_413(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]]
+) -> None:
+    too_big = b"a" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    upload = multipart({"file": (too_big, "founders.csv"), "mode": "valid_rows"})
+    response = (
+        schema["/imports/founders"]["POST"]
+        .Case()
+        .call_and_validate(app=app, headers=fuzz_headers["staff"], checks=CHECKS, **upload)
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]
 
 
 @pytest.mark.parametrize(

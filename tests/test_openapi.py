@@ -54,10 +54,13 @@ def _refs(node: Any) -> list[str]:
     return []
 
 
-def _body_schema(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+def _body_schema(
+    document: dict[str, Any], path: str, method: str, content_type: str = "application/json"
+) -> dict[str, Any]:
     body = document["paths"][path][method]["requestBody"]
     assert body["required"] is True
-    return _resolve(document, body["content"]["application/json"]["schema"])
+    assert list(body["content"]) == [content_type], (path, method)
+    return _resolve(document, body["content"][content_type]["schema"])
 
 
 def test_document_is_valid_openapi_3_0(document: dict[str, Any]) -> None:
@@ -158,7 +161,8 @@ def test_every_request_body_is_its_forms_schema(app: Flask, document: dict[str, 
                     assert "requestBody" not in operation, (path, method)
                 else:
                     expected = form_schema(endpoint.form)
-                    assert _body_schema(document, path, method.lower()) == expected
+                    body = _body_schema(document, path, method.lower(), endpoint.content_type)
+                    assert body == expected, (path, method)
 
 
 def test_create_user_body_comes_from_the_form(document: dict[str, Any]) -> None:
@@ -216,3 +220,12 @@ def test_document_is_public_and_english(client: FlaskClient) -> None:
     summary = document["paths"]["/users"]["post"]["summary"]
     assert summary.isascii(), summary
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_founder_import_takes_a_multipart_file(document: dict[str, Any]) -> None:
+    schema = _body_schema(document, "/imports/founders", "post", "multipart/form-data")
+    assert schema["required"] == ["file"]
+    assert schema["properties"]["file"]["format"] == "binary"
+    assert schema["properties"]["mode"]["enum"] == ["all_or_nothing", "valid_rows"]
+    answer = document["paths"]["/imports/founders"]["post"]["responses"]
+    assert {"200", "413", "422"} <= set(answer)

@@ -154,7 +154,10 @@ def test_rows_outside_the_callers_scope_look_absent(
     assert _id_number_views(rows.founder_id) == 0
 
 
-@pytest.mark.parametrize(("endpoint", "method"), ID_RULES)
+# An import report is only ever its sender's, whatever the area (see below).
+@pytest.mark.parametrize(
+    ("endpoint", "method"), [key for key in ID_RULES if key[0] != "founders.import_report"]
+)
 @pytest.mark.parametrize("region", [SANYA, PROVINCE])
 def test_the_same_rows_are_reachable_in_their_own_area(
     app: Flask,
@@ -166,8 +169,6 @@ def test_the_same_rows_are_reachable_in_their_own_area(
     region: str,
 ) -> None:
     """The control: Sanya's and the province's staff get the matrix's answer for staff."""
-    if endpoint == "founders.import_report":
-        pytest.skip("an import report is only ever its sender's (tested with the matrix)")
     rows = make_rows(SANYA, "三亚")
     rule = _registered(app)[(endpoint, method)]
     arguments = {name: rows.arguments[name] for name in rule.arguments}
