@@ -298,7 +298,7 @@ def test_staff_register_a_founder_run_a_cohort_and_pass_them(
         page.locator("form.app-form button[type=submit]").click()
         expect(page.locator("[data-testid=founder-name]")).to_have_text("黎春梅")
         expect(page.locator("[data-testid=masked-id-number]")).to_have_text(
-            f"{id_number[:6]}********{id_number[-4:]}"
+            f"{id_number[:6]}***********{id_number[-1]}"
         )
         founder_url = page.url
         founder_id = founder_url.rstrip("/").rsplit("/", 1)[-1]

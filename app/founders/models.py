@@ -64,6 +64,8 @@ class Founder(Base):
     follow-up) points back here, so one id links intake to every outcome."""
 
     __tablename__ = "founder"
+    # The last four characters would complete a masked number in the audit log.
+    __audit_exclude__ = ("id_number_last4",)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
@@ -109,10 +111,16 @@ class Founder(Base):
 
 
 def mask_id_number(id_number: str) -> str:
-    """Keep the region prefix and the last four characters; hide the birth date and serial."""
+    """Keep the region prefix and the check character only.
+
+    The birth date and sex are shown beside the mask, and they are the middle of the
+    number; showing the serial too (the usual "last four") would let anyone rebuild the
+    whole number from a list. What stays hidden — the three serial digits — leaves about
+    fifty candidates even with birth date, sex and check character known.
+    """
     if len(id_number) != 18:
         return "*" * len(id_number)
-    return f"{id_number[:6]}********{id_number[-4:]}"
+    return f"{id_number[:6]}{'*' * 11}{id_number[-1]}"
 
 
 class ImportMode(enum.StrEnum):

@@ -76,7 +76,7 @@ def test_staff_register_a_founder(api_as):
     assert response.status_code == 201
     body = response.get_json()
     assert set(body) == LIST_KEYS
-    assert body["id_number_masked"] == f"{id_number[:6]}********{id_number[-4:]}"
+    assert body["id_number_masked"] == f"{id_number[:6]}***********{id_number[-1]}"
     assert body["birth_date"] == "1990-02-03"
     assert body["sex"] == "female"
     assert body["registered_on"] == "2026-03-02"
@@ -448,7 +448,7 @@ def test_patch_of_the_id_number_re_derives_birth_date_and_sex(api_as):
     body = response.get_json()
     assert body["birth_date"] == "1975-10-01"
     assert body["sex"] == "female"
-    assert body["id_number_masked"] == f"{new_id[:6]}********{new_id[-4:]}"
+    assert body["id_number_masked"] == f"{new_id[:6]}***********{new_id[-1]}"
 
 
 @pytest.mark.parametrize(

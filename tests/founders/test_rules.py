@@ -211,7 +211,7 @@ def test_every_bad_field_is_reported_at_once():
 
 
 def test_mask_keeps_the_region_and_the_last_four():
-    assert mask_id_number("46010019900517001X") == "460100********001X"
+    assert mask_id_number("46010019900517001X") == "460100***********X"
     assert mask_id_number("short") == "*****"
 
 
@@ -237,3 +237,21 @@ def test_integrity_score_and_grade(points, score, grade):
 
 def test_a_founder_without_events_stands_at_100_b(db_session):
     assert get_integrity_standing(1).as_json() == {"score": 100, "grade": "B"}
+
+
+def test_the_mask_and_the_shown_facts_do_not_rebuild_the_number():
+    """Lists show the masked number beside birth date and sex; together they must still
+    leave many candidates (the serial stays hidden)."""
+    from app.core.validators import id_number_check_char
+
+    number = make_id_number(region_prefix="460100", birth_date=date(1990, 5, 17), sex="female")
+    masked = mask_id_number(number)
+    assert masked.count("*") == 11 and number[14:17] not in masked[6:]
+    birth = number[6:14]
+    candidates = [
+        f"{masked[:6]}{birth}{serial:03d}"
+        for serial in range(1000)
+        if serial % 2 == 0  # female: even 17th digit
+    ]
+    consistent = [c for c in candidates if id_number_check_char(c) == masked[-1]]
+    assert len(consistent) > 20
