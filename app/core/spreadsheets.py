@@ -26,7 +26,7 @@ from typing import IO, Any
 
 import pandas as pd
 from flask_babel import gettext as _
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
@@ -42,6 +42,13 @@ ACCEPTED_EXTENSIONS = (".xlsx", ".csv")
 HEADER_SEARCH_ROWS = 10
 # An .xlsx is a zip: refuse one that would unpack to more than this (a "zip bomb").
 MAX_UNPACKED_BYTES = 250 * 1024 * 1024
+# Imports look at the first columns only: no import has more, and a sheet (or CSV line)
+# that reaches far to the right must not cost memory for cells nobody reads.
+MAX_COLUMNS = 64
+# Largest grid (rows x columns) python-calamine may build whole; about 200,000 x 25.
+MAX_GRID = 5_000_000
+_CELL_REFERENCE = re.compile(rb'<c r="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_NUMBER = re.compile(rb'<row r="([0-9]{1,7})"')
 # Excel keeps 15 significant digits of a number: a longer one typed as a number lost digits.
 EXCEL_DIGITS = 15
 # OWASP: cells starting with these are run as formulas by Excel, LibreOffice and others.
@@ -113,7 +120,7 @@ def read_table(source: Any, filename: str, columns: Sequence[Column], *, max_row
     data = _read_bytes(source)
     if not data.strip():
         raise file_error(_("The file is empty."))
-    raw = _read_xlsx(data) if extension == ".xlsx" else _read_csv(data)
+    raw = _read_xlsx(data, max_rows=max_rows) if extension == ".xlsx" else _read_csv(data)
     return _table_from_cells(raw, columns, max_rows=max_rows)
 
 
@@ -126,27 +133,88 @@ def _read_bytes(source: Any) -> bytes:
     return stream.read()
 
 
-def _read_xlsx(data: bytes) -> pd.DataFrame:
+def _read_xlsx(data: bytes, *, max_rows: int) -> pd.DataFrame:
+    """The first sheet as a frame of cell values.
+
+    python-calamine (fast) builds the whole sheet as a dense grid, so a 5 KB file with one
+    cell at XFD20000 would ask it for gigabytes. The worksheets' cell references are
+    scanned first; a sheet whose extent is too large, or whose cells do not say where they
+    are, is read by openpyxl's streaming reader instead, limited to the first
+    MAX_COLUMNS columns and the rows an import may have.
+    """
     unreadable = _("The file could not be read as an Excel workbook (.xlsx).")
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             unpacked = sum(entry.file_size for entry in archive.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+            if unpacked > MAX_UNPACKED_BYTES:
+                raise file_error(
+                    _("The workbook is too large to import; split it into smaller files.")
+                )
+            is_compact = all(
+                _is_compact_sheet(archive.read(name))
+                for name in archive.namelist()
+                if name.startswith("xl/worksheets/") and name.endswith(".xml")
+            )
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError):
         raise file_error(unreadable) from None
-    if unpacked > MAX_UNPACKED_BYTES:
-        raise file_error(_("The workbook is too large to import; split it into smaller files."))
     try:
-        return pd.read_excel(
-            io.BytesIO(data),
-            sheet_name=0,
-            header=None,
-            dtype=object,
-            na_filter=False,
-            engine="calamine",
-        )
+        if is_compact:
+            return pd.read_excel(
+                io.BytesIO(data),
+                sheet_name=0,
+                header=None,
+                dtype=object,
+                na_filter=False,
+                engine="calamine",
+            )
+        return _stream_xlsx(data, max_rows=max_rows)
     except Exception:  # any failure inside the reader means the file is not usable
         logger.info("Unreadable .xlsx upload", exc_info=True)
         raise file_error(unreadable) from None
+
+
+def _is_compact_sheet(xml: bytes) -> bool:
+    """Whether a worksheet's grid (last row x last column) is small enough to load whole,
+    judged from its cell references; cells without a reference make it "not compact"."""
+    cells = xml.count(b"<c ") + xml.count(b"<c>") + xml.count(b"<c/>")
+    last_row = last_column = referenced = 0
+    for match in _CELL_REFERENCE.finditer(xml):
+        referenced += 1
+        last_column = max(last_column, _column_number(match.group(1)))
+        last_row = max(last_row, int(match.group(2)))
+    rows = max([last_row, xml.count(b"<row")] + [int(n) for n in _ROW_NUMBER.findall(xml)])
+    return referenced == cells and last_column <= MAX_COLUMNS and rows * last_column <= MAX_GRID
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _stream_xlsx(data: bytes, *, max_rows: int) -> pd.DataFrame:
+    """openpyxl's read-only reader: constant memory, only the columns and rows we use."""
+    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        limit = max_rows + HEADER_SEARCH_ROWS + 1  # one more than allowed, to say "too many"
+        rows = [
+            list(row)
+            for row in sheet.iter_rows(max_row=limit, max_col=MAX_COLUMNS, values_only=True)
+        ]
+    finally:
+        workbook.close()
+    return _padded_frame(rows)
+
+
+def _padded_frame(rows: list[list[Any]]) -> pd.DataFrame:
+    """Rows of different lengths as one frame, short rows padded with blanks."""
+    width = max((len(row) for row in rows), default=0)
+    for row in rows:
+        if len(row) < width:
+            row.extend([""] * (width - len(row)))
+    return pd.DataFrame(rows, dtype=object)
 
 
 def _decode_csv(data: bytes) -> str:
@@ -173,16 +241,14 @@ def _read_csv(data: bytes) -> pd.DataFrame:
     first_line = text[: text.find("\n")] if "\n" in text else text
     separator = "\t" if "\t" in first_line and "," not in first_line else ","
     try:
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=separator))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=separator)
+        # Cut each line as it is read: a line of 50,000 commas must not stay in memory.
+        rows = [row[:MAX_COLUMNS] for row in reader]
     except csv.Error:
         raise file_error(_("The file could not be read as CSV.")) from None
     if not rows:
         raise file_error(_("The file is empty."))
-    width = max(len(row) for row in rows)
-    for row in rows:
-        if len(row) < width:
-            row.extend([""] * (width - len(row)))
-    return pd.DataFrame(rows, dtype=object)
+    return _padded_frame(rows)
 
 
 def cell_text(value: Any) -> str:
