@@ -182,7 +182,10 @@ def register_template_context(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.auth.forms import ROLE_LABELS
+    from app.core.pagination import link_args
     from app.core.permissions import Permission, Role, has_permission
+
+    app.jinja_env.globals["link_args"] = link_args  # a global: imported macros use it too
 
     def role_label(role: str) -> str:
         return str(ROLE_LABELS.get(Role(role), role))

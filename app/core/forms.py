@@ -6,6 +6,7 @@ database stay in operations.
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -147,6 +148,25 @@ class DateRange:
                         "Choose a date between %(min)s and %(max)s.",
                         min=self.earliest.isoformat(),
                         max=self.latest.isoformat(),
+                    )
+                )
+            )
+
+
+class NotAnIdNumber:
+    """Search boxes are GET forms: what is typed ends up in the address, in browser history
+    and in access logs, where ID numbers must never be (SPEC §4). A whole (or nearly whole)
+    ID number is refused with a hint to use its last four characters."""
+
+    _ID_LIKE = re.compile(r"[0-9]{14,17}[0-9Xx]?")
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if isinstance(field.data, str) and self._ID_LIKE.fullmatch(field.data.strip()):
+            raise ValidationError(
+                str(
+                    _l(
+                        "Search by the last 4 characters of the ID number; a whole ID number "
+                        "is never put in a web address."
                     )
                 )
             )

@@ -81,3 +81,14 @@ def read_page_request_or_first(
         return read_page_request(args, default_per_page=default_per_page)
     except ValidationFailed:
         return PageRequest(1, default_per_page)
+
+
+def link_args(args: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """A list's query arguments to carry into its links (next page, export, back).
+
+    Names starting with "_" are left out: `url_for` reads `_method`, `_anchor`, `_scheme`
+    and `_external` itself, and a hand-typed `?_method=POST` must not break the page.
+    """
+    return {
+        key: value for key, value in args.items() if not key.startswith("_") and key not in drop
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.routing import IntegerConverter
@@ -24,3 +25,14 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, map: Any, **kwargs: Any) -> None:
         super().__init__(map, min=1, max=MAX_ID)
+
+
+_ID_TEXT = re.compile(f"(?:{ID_PATTERN})")
+
+
+def parse_id(text: object) -> int | None:
+    """A row id typed into a query string or a hidden field, or None when it is not one
+    (ASCII digits only: "²".isdigit() is true, but it is not a number int() reads)."""
+    if isinstance(text, str) and _ID_TEXT.fullmatch(text):
+        return int(text)
+    return None

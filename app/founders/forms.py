@@ -15,6 +15,7 @@ from app.core.forms import (
     DateRange,
     IdNumber,
     MobileNumber,
+    NotAnIdNumber,
     empty_to_none,
     strip,
     with_blank,
@@ -159,7 +160,7 @@ class FounderFilterForm(AppForm):
     q = StringField(
         _l("Search"),
         filters=[strip],
-        validators=[Optional(), Length(max=50)],
+        validators=[Optional(), Length(max=50), NotAnIdNumber()],
         description=_l("Name (beginning), mobile number, or the last 4 characters of the ID."),
     )
     region_code = SelectField(_l("Region"), validators=[Optional()], validate_choice=False)

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from app.auth.models import User
 from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
@@ -129,7 +130,33 @@ def update_founder(actor: Any, founder: Founder, *, as_of: date, **changes: Any)
             {key: before.get(key) for key in changed},
             changed,
         )
+    if "region_code" in changed:
+        _move_account_with_founder(actor, founder)
     return founder
+
+
+def _move_account_with_founder(actor: Any, founder: Founder) -> None:
+    """A founder's account belongs to the founder's region (D2): it moves with them."""
+    account = db.session.scalar(select(User).where(User.founder_id == founder.id))
+    if account is None or account.region_code == founder.region_code:
+        return
+    before = {"region_code": account.region_code}
+    account.region_code = founder.region_code
+    db.session.flush()
+    record_audit(actor, "user.update", account, before, {"region_code": founder.region_code})
+
+
+def record_export(actor: Any, *, row_count: int, filters: dict[str, Any]) -> None:
+    """Exports are the largest outflow of personal data: who took how many, with which
+    filters, is kept like any change (SPEC §4)."""
+    record_audit(
+        actor,
+        "founder.export",
+        ("founder", None),
+        None,
+        {"row_count": row_count, "filters": filters},
+        region_code=getattr(actor, "region_code", None),
+    )
 
 
 def record_id_number_view(actor: Any, founder: Founder) -> None:

@@ -21,10 +21,10 @@ from flask_login import current_user
 from app.auth.operations import create_user
 from app.core.api import form_errors
 from app.core.dates import today_in_china
-from app.core.db import utcnow
+from app.core.db import mark_request_as_writing, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
-from app.core.pagination import paginate, read_page_request_or_first
+from app.core.pagination import link_args, paginate, read_page_request_or_first
 from app.core.permissions import Permission, Role, permission_required
 from app.core.spreadsheets import open_binary
 from app.extensions import db
@@ -324,11 +324,15 @@ def import_report(import_id: int) -> Any:
 @founders_bp.get("/founders/export.xlsx")
 @permission_required(Permission.FOUNDERS_READ)
 def export() -> Any:
-    """The filtered list as .xlsx, streamed from a temporary file; ID numbers masked."""
+    """The filtered list as .xlsx, streamed from a temporary file; ID numbers masked.
+
+    The export is audited (who, filters, row count), so this GET writes.
+    """
+    mark_request_as_writing()
     form = _filter_form()
     if not form.validate():
         flash(_("Correct the filters before exporting."), "danger")
-        return redirect(url_for("founders.index", **request.args))
+        return redirect(url_for("founders.index", **link_args(request.args)))
     exported_at = utcnow()
     try:
         path, count = export_founders_xlsx(
@@ -338,7 +342,11 @@ def export() -> Any:
         for messages in error.errors.values():
             for message in messages:
                 flash(message, "danger")
-        return redirect(url_for("founders.index", **request.args))
+        return redirect(url_for("founders.index", **link_args(request.args)))
+    operations.record_export(
+        current_user, row_count=count, filters=link_args(request.args, drop=("page",))
+    )
+    db.session.commit()
     response = send_file(
         open_binary(path),
         mimetype=XLSX_MIMETYPE,

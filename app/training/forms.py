@@ -28,11 +28,12 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 from wtforms.widgets import Select
 
 from app.core.db import MAX_ID
-from app.core.forms import AppForm, DateRange, empty_to_none, strip, with_blank
+from app.core.forms import AppForm, DateRange, NotAnIdNumber, empty_to_none, strip, with_blank
 from app.regions.forms import KnownRegion
 from app.training.models import CourseKind, TrainingResult
 
@@ -165,7 +166,10 @@ class EnrollmentForm(AppForm):
     founder_id = IntegerField(
         _l("Founder id"),
         validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)],
-        description=_l("The id shown on the founder's page; or search by name or ID number below."),
+        description=_l(
+            "The id shown on the founder's page; or search by name, phone or the last 4 "
+            "characters of the ID number."
+        ),
     )
 
 
@@ -251,6 +255,11 @@ class CohortFilterForm(AppForm):
     starts_from = DateField(_l("Starts from"), validators=[Optional(), TRAINING_DATES])
     starts_to = DateField(_l("Starts until"), validators=[Optional(), TRAINING_DATES])
 
+    def validate_starts_to(self, field: DateField) -> None:
+        """An end before the start is a mistake, not an empty list (SPEC §15)."""
+        if field.data and self.starts_from.data and field.data < self.starts_from.data:
+            raise ValidationError(str(_l("The end date is before the start date.")))
+
 
 class FounderSearchForm(AppForm):
     """The roster page's founder search: name, last 4 of the ID number, or phone (GET)."""
@@ -261,6 +270,6 @@ class FounderSearchForm(AppForm):
     q = StringField(
         _l("Find a founder"),
         filters=[strip],
-        validators=[Optional(), Length(max=50)],
+        validators=[Optional(), Length(max=50), NotAnIdNumber()],
         render_kw={"placeholder": _l("Name, last 4 of ID number, or phone")},
     )

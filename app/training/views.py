@@ -19,6 +19,7 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
 from app.core.permissions import Permission, permission_required
+from app.core.url_converters import parse_id
 from app.extensions import db
 from app.founders.queries import FounderFilters, list_founders_stmt
 from app.regions.queries import region_choices_in_scope
@@ -198,8 +199,8 @@ def new_cohort() -> Any:
     )
     form.institution_id.choices = with_blank(_institution_choices())
     form.region_code.choices = region_choices_in_scope(current_user)
-    if request.method == "GET" and request.args.get("institution_id", "").isdigit():
-        form.institution_id.data = int(request.args["institution_id"])
+    if request.method == "GET" and parse_id(request.args.get("institution_id")):
+        form.institution_id.data = parse_id(request.args.get("institution_id"))
     if form.validate_on_submit():
         try:
             cohort = operations.create_cohort(
@@ -312,10 +313,9 @@ def _result_rows(form: RosterForm) -> list[ResultRow]:
     rows = []
     for entry in form.results.entries:
         values = entry.form.data
-        enrollment_id = str(values["enrollment_id"] or "")
         rows.append(
             ResultRow(
-                enrollment_id=int(enrollment_id) if enrollment_id.isdigit() else 0,
+                enrollment_id=parse_id(values["enrollment_id"]) or 0,
                 result=values["result"],
                 completed_on=values["completed_on"],
                 certificate_no=values["certificate_no"],
