@@ -57,11 +57,12 @@ def test_a_whole_id_number_in_a_search_box_is_refused(client, login_as, api_as):
     assert api.get(f"/api/v1/founders?q={founder.id_number[-4:]}").status_code == 200
 
     login_as("staff", HAIKOU)
-    page = client.get(f"/founders?q={founder.id_number}").get_data(as_text=True)
+    english = {"Accept-Language": "en"}
+    page = client.get(f"/founders?q={founder.id_number}", headers=english).get_data(as_text=True)
     assert "last 4 characters" in page
     cohort = make_cohort(region_code=HAIKOU)
     db.session.commit()
-    roster = client.get(f"/training/cohorts/{cohort.id}?q={founder.id_number}")
+    roster = client.get(f"/training/cohorts/{cohort.id}?q={founder.id_number}", headers=english)
     assert "last 4 characters" in roster.get_data(as_text=True)
 
 

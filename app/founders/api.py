@@ -20,12 +20,13 @@ from app.core.api import (
 )
 from app.core.dates import today_in_china
 from app.core.db import mark_request_as_writing
-from app.core.errors import ValidationFailed
+from app.core.errors import PermissionDenied, ValidationFailed
 from app.core.pagination import page_envelope, paginate, read_page_request
 from app.core.permissions import Permission, Role, permission_required
 from app.extensions import db
 from app.founders import bulk_import, operations
 from app.founders.forms import (
+    FounderDetailQueryForm,
     FounderFilterForm,
     FounderForm,
     FounderImportForm,
@@ -46,7 +47,7 @@ FOUNDER_SCHEMA: dict[str, Any] = {
         "id_number_masked": {"type": "string"},
         "id_number": {
             "type": "string",
-            "description": "Only in the detail answer for staff and officers in scope; audited.",
+            "description": "Only with include=id_number, for staff and officers in scope; audited.",
         },
         "birth_date": {"type": "string", "format": "date"},
         "sex": {"type": "string", "enum": ["male", "female"]},
@@ -162,13 +163,22 @@ def list_founders() -> Any:
 @founders_api_bp.get("/founders/<id:founder_id>")
 @permission_required(Permission.FOUNDERS_READ, Permission.OWN_RECORDS_READ, any_of=True)
 @api_endpoint(
-    "One founder; staff and officers in scope also get the full ID number (audited)",
+    "One founder (ID number masked; `include=id_number` adds the full number, audited)",
+    query=FounderDetailQueryForm,
     response=FOUNDER_SCHEMA,
     errors=(404,),
 )
 def get_founder(founder_id: int) -> Any:
-    """A founder in scope (a founder may read only their own record)."""
-    full = current_user.role in FULL_ID_ROLES
+    """A founder in scope (a founder may read only their own record).
+
+    The full number is opt-in, so a script reading records does not collect full numbers
+    it never asked for; staff and officers of the area get it, audited per answer.
+    """
+    full = read_query_form(FounderDetailQueryForm).include.data == "id_number"
+    if full and current_user.role not in FULL_ID_ROLES:
+        raise PermissionDenied(
+            _("Only staff and officers of the founder's area see full ID numbers.")
+        )
     if full:
         mark_request_as_writing()  # the audit entry of the full-number view
     founder = get_founder_in_scope(current_user, founder_id)

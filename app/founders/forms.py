@@ -232,3 +232,20 @@ class FounderImportForm(AppForm):
         ],
         default=ImportMode.ALL_OR_NOTHING.value,
     )
+
+
+class FounderDetailQueryForm(AppForm):
+    """GET /founders/{id}?include=id_number: ask for the full ID number (audited)."""
+
+    class Meta:
+        csrf = False
+
+    include = SelectField(
+        _l("Include"),
+        choices=[SelectChoice("", "—"), SelectChoice("id_number", "id_number")],
+        validators=[Optional()],
+        description=_l(
+            "id_number: also answer the full ID number (staff and officers of the founder's "
+            "area only; every such answer is audited)."
+        ),
+    )

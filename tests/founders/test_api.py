@@ -332,7 +332,11 @@ def test_founders_may_not_list(api_as):
 def test_staff_and_officers_in_scope_get_the_full_number_audited(api_as, role):
     founder = saved_founder()
     api = api_as(role, HAIKOU)
-    response = api.get(f"/api/v1/founders/{founder.id}")
+    plain = api.get(f"/api/v1/founders/{founder.id}")
+    assert plain.status_code == 200
+    assert "id_number" not in plain.get_json()
+    assert audit_entries("founder.view_id_number", founder.id) == []
+    response = api.get(f"/api/v1/founders/{founder.id}?include=id_number")
     assert response.status_code == 200
     body = response.get_json()
     assert body["id_number"] == founder.id_number
@@ -345,7 +349,7 @@ def test_staff_and_officers_in_scope_get_the_full_number_audited(api_as, role):
 
 def test_province_staff_read_a_city_founder(api_as):
     founder = saved_founder(region_code=SANYA)
-    response = api_as("staff", HAINAN).get(f"/api/v1/founders/{founder.id}")
+    response = api_as("staff", HAINAN).get(f"/api/v1/founders/{founder.id}?include=id_number")
     assert response.status_code == 200
     assert response.get_json()["id_number"] == founder.id_number
 
@@ -357,6 +361,7 @@ def test_admins_never_get_the_full_number(api_as):
     response = admin.get(f"/api/v1/founders/{founder.id}")
     assert response.status_code == 200
     assert "id_number" not in response.get_json()
+    assert admin.get(f"/api/v1/founders/{founder.id}?include=id_number").status_code == 403
     assert founder.id_number not in response.get_data(as_text=True)
     assert count_founders_and_audit() == before
 
