@@ -258,7 +258,7 @@ def list_institutions() -> Any:
 def institution_detail(institution_id: int) -> Any:
     """An institution in scope and its figures over all its cohorts."""
     institution = get_institution_in_scope(current_user, institution_id)
-    statistics = institution_statistics([institution.id])[institution.id]
+    statistics = institution_statistics([institution.id], current_user)[institution.id]
     body = institution_json(institution) | {
         "cohorts": statistics.cohorts,
         "statistics": statistics.as_json(),

@@ -298,8 +298,11 @@ def cohort_statistics(cohort_ids: Iterable[int]) -> dict[int, TrainingStatistics
     return {cohort_id: found.get(cohort_id, TrainingStatistics(cohorts=1)) for cohort_id in ids}
 
 
-def institution_statistics(institution_ids: Iterable[int]) -> dict[int, TrainingStatistics]:
-    """Figures per institution over all its cohorts, for the given institutions."""
+def institution_statistics(
+    institution_ids: Iterable[int], user: Any = None
+) -> dict[int, TrainingStatistics]:
+    """Figures per institution over its cohorts — with `user`, only the cohorts in the
+    user's area, so the figures agree with the cohort list beside them."""
     ids = sorted(set(institution_ids))
     if not ids:
         return {}
@@ -314,6 +317,8 @@ def institution_statistics(institution_ids: Iterable[int]) -> dict[int, Training
         .where(Cohort.institution_id.in_(ids))
         .group_by(Cohort.institution_id)
     )
+    if user is not None:
+        stmt = scoped(stmt, user, region_column=Cohort.region_code)
     found = {
         row.institution_id: _statistics(row, int(row.cohorts)) for row in db.session.execute(stmt)
     }

@@ -87,7 +87,9 @@ def institutions() -> Any:
         current_user, q=values.get("q"), region_code=values.get("region_code")
     )
     pagination = paginate(stmt, read_page_request_or_first(request.args))
-    figures = institution_statistics(institution.id for institution in pagination.items)
+    figures = institution_statistics(
+        (institution.id for institution in pagination.items), current_user
+    )
     return render_template(
         "training/institutions.html", filters=filters, pagination=pagination, figures=figures
     )
@@ -124,7 +126,7 @@ def institution_detail(institution_id: int) -> Any:
     return render_template(
         "training/institution.html",
         institution=institution,
-        totals=institution_statistics([institution.id])[institution.id],
+        totals=institution_statistics([institution.id], current_user)[institution.id],
         pagination=pagination,
         figures=cohort_statistics(cohort.id for cohort in pagination.items),
     )

@@ -159,3 +159,17 @@ def test_roster_and_catalogue_order(db_session):
     assert codes[:4] == ["GYB", "SYB", "IYB", "EYB"]
     assert [c.kind for c in db.session.scalars(list_courses_stmt(kind="EYB"))] == ["EYB"]
     assert get_course("GYB").is_entrepreneurship
+
+
+def test_institution_figures_count_only_the_cohorts_in_the_users_area(db_session):
+    """A Haikou institution teaching a class in Sanya: Haikou staff see Haikou's figures."""
+    haikou_staff = make_user(role="staff", region_code="460100")
+    institution = make_institution(region_code="460100")
+    home = make_cohort(region_code="460100", institution=institution)
+    away = make_cohort(region_code="460200", institution=institution)
+    make_enrollment(home, result="passed", completed_on=date(2026, 3, 13))
+    make_enrollment(away, result="failed", completed_on=date(2026, 3, 13))
+    everywhere = institution_statistics([institution.id])[institution.id]
+    in_haikou = institution_statistics([institution.id], haikou_staff)[institution.id]
+    assert (everywhere.cohorts, everywhere.passed, everywhere.failed) == (2, 1, 1)
+    assert (in_haikou.cohorts, in_haikou.passed, in_haikou.failed) == (1, 1, 0)
