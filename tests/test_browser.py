@@ -336,6 +336,25 @@ def test_staff_register_a_founder_run_a_cohort_and_pass_them(
         expect(trained).to_have_attribute("data-reached", "yes")
         _screenshot(page, "founder-detail.png")
 
+        # 5. Staff give her a sign-in from her page.
+        page.get_by_role("link", name="Create account").click()
+        page.locator("#username").fill("li.chunmei")
+        page.locator("#password").fill("chunmei first password")
+        page.locator("form.app-form button[type=submit]").click()
+        expect(page.locator("main .alert-success")).to_be_visible()
+
+    # 6. On her phone she sees her own record: masked ID, the course and her certificate.
+    with _page(browser, **PHONE) as phone:
+        phone.goto(f"{live_server}/login")
+        _sign_in(phone, "li.chunmei", "chunmei first password")
+        expect(phone.locator("[data-testid=my-record-title]")).to_be_visible()
+        expect(phone.locator("[data-testid=masked-id-number]")).to_have_text(
+            f"{id_number[:6]}***********{id_number[-1]}"
+        )
+        expect(phone.locator("[data-testid=my-training]")).to_contain_text("SYB-460100-2026-0001")
+        assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        _screenshot(phone, "founder-portal-phone.png")
+
 
 def test_staff_import_a_spreadsheet_and_see_the_report(
     browser: Browser, live_server: str, tmp_path: Path
