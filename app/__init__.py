@@ -87,6 +87,7 @@ def register_models(app: Flask) -> None:
     import app.auth.models
     import app.core.audit
     import app.founders.models
+    import app.library.models
     import app.regions.models
     import app.training.models  # noqa: F401
 
@@ -148,6 +149,8 @@ def register_blueprints(app: Flask) -> None:
     from app.core.openapi import openapi_bp
     from app.founders.api import founders_api_bp
     from app.founders.views import founders_bp
+    from app.library.api import library_api_bp
+    from app.library.views import library_bp
     from app.main.views import main_bp
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
@@ -161,10 +164,12 @@ def register_blueprints(app: Flask) -> None:
         regions_bp,
         founders_bp,
         training_bp,
+        library_bp,
         auth_api_bp,
         regions_api_bp,
         founders_api_bp,
         training_api_bp,
+        library_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)
