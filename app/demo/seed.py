@@ -30,6 +30,7 @@ from app.core.db import utcnow
 from app.core.permissions import Role
 from app.demo.bulk import insert_rows, move_id_sequence_past
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
+from app.demo.library import write_library
 from app.demo.training import (
     CourseInfo,
     InstitutionInfo,
@@ -146,12 +147,16 @@ def seed_demo_data(
         progress=progress or _no_progress,
     )
     summary.logins = create_demo_accounts(showcase_id)
+    library_counts = write_library(
+        _random_stream(seed, "library"), as_of=as_of, showcase_founder_id=showcase_id
+    )
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,
         "courses": courses_added,
         "cohorts": planner.cohort_count,
         **counts,
+        **library_counts,
         "accounts": len(summary.logins),
     }
     record_audit(None, "demo.seed", ("demo", None), None, {"as_of": as_of, **summary.counts})

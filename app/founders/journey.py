@@ -15,6 +15,7 @@ from datetime import date
 from flask_babel import lazy_gettext as _l
 
 from app.founders.models import Founder
+from app.library.models import LibraryAdoption
 from app.training.models import ENTREPRENEURSHIP_KINDS, Enrollment, TrainingResult
 
 MILESTONES = (
@@ -66,10 +67,15 @@ def first_passed_entrepreneurship_on(enrollments: Iterable[Enrollment]) -> date 
     return min(dates, default=None)
 
 
-def build_journey(founder: Founder, enrollments: Iterable[Enrollment]) -> Journey:
+def build_journey(
+    founder: Founder,
+    enrollments: Iterable[Enrollment],
+    adoptions: Iterable[LibraryAdoption] = (),
+) -> Journey:
     """The founder's milestones from the records that exist today."""
     reached = {
         "registered": founder.registered_on,
         "trained": first_passed_entrepreneurship_on(enrollments),
+        "adopted": min((adoption.adopted_on for adoption in adoptions), default=None),
     }
     return Journey(tuple(Milestone(key, str(label), reached.get(key)) for key, label in MILESTONES))

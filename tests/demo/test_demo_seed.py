@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from random import Random
 from typing import Any
@@ -16,12 +16,16 @@ from sqlalchemy import func, select
 from app.auth.models import User
 from app.cli import seed_demo_command
 from app.core.audit import AuditEntry
-from app.core.dates import today_in_china
+from app.core.dates import CHINA_TIME, today_in_china
 from app.core.validators import is_valid_mobile, parse_id_number
 from app.demo.founders import MAX_AGE, MIN_AGE, FounderFactory, age_on, registration_window
+from app.demo.library import DEMO_PROJECTS, project_rows
 from app.demo.names import person_name
 from app.extensions import db
 from app.founders.models import Education, Founder, TargetGroup
+from app.library.models import LibraryAdoption, LibraryProject
+from app.library.rules import PROJECT_FIELDS, check_project
+from app.regions.models import Region
 from app.training.models import (
     ENTREPRENEURSHIP_KINDS,
     Cohort,
@@ -192,21 +196,113 @@ def test_one_audit_entry_for_the_run_and_logins_saved(seeded):
     assert entries[0].after["enrollments"] == db.session.scalar(
         select(func.count()).select_from(Enrollment)
     )
+    assert entries[0].after["library_projects"] == db.session.scalar(
+        select(func.count()).select_from(LibraryProject)
+    )
+    assert entries[0].after["library_adoptions"] == db.session.scalar(
+        select(func.count()).select_from(LibraryAdoption)
+    )
+    assert "library_projects" in seeded.result.output
     saved = (seeded.instance / "demo-logins.txt").read_text(encoding="utf-8")
     assert saved.count("password:") == 5
+
+
+def _projects() -> list[LibraryProject]:
+    return list(db.session.scalars(select(LibraryProject).order_by(LibraryProject.id)))
+
+
+def test_library_projects_span_levels_industries_and_statuses(seeded):
+    projects = _projects()
+    assert len(projects) >= 30
+    levels = Counter(project.level for project in projects)
+    assert levels["province"] >= 5
+    assert levels["city"] >= 15
+    assert len({project.industry for project in projects}) >= 10
+    statuses = Counter(project.status for project in projects)
+    assert statuses["published"] > len(projects) * 0.8
+    assert statuses["draft"] >= 2
+    assert statuses["retired"] == 1
+    regions = {project.region_code for project in projects}
+    assert {"460000", "460100", "460200", "469002", "469005", "460400"} <= regions
+    assert any(code.startswith("31") for code in regions)
+    for project in projects:
+        clean, errors = check_project({name: getattr(project, name) for name in PROJECT_FIELDS})
+        assert errors == {}, (project.title, errors)
+        assert clean.as_row() == {name: getattr(project, name) for name in PROJECT_FIELDS}
+        is_province = project.region.level == "province"
+        assert project.level == ("province" if is_province else "city")
+        if project.status == "draft":
+            assert project.published_at is None
+        else:
+            assert project.created_at <= project.published_at <= project.status_changed_at
+            assert project.published_at.astimezone(CHINA_TIME).date() <= seeded.as_of
+
+
+def test_one_province_project_was_promoted_from_a_city_project(seeded):
+    promoted = [project for project in _projects() if project.promoted_from_id is not None]
+    assert len(promoted) == 1
+    copy = promoted[0]
+    origin = db.session.get(LibraryProject, copy.promoted_from_id)
+    assert (copy.level, origin.level) == ("province", "city")
+    assert origin.region.parent_code == copy.region_code
+    assert origin.status == "published"
+    assert copy.created_at > origin.published_at
+
+
+def test_adoptions_are_of_published_projects_the_founder_can_see(seeded):
+    parents = dict(db.session.execute(select(Region.code, Region.parent_code)).all())
+    rows = db.session.execute(
+        select(
+            LibraryAdoption.adopted_on,
+            LibraryProject.status,
+            LibraryProject.region_code.label("project_region"),
+            LibraryProject.published_at,
+            Founder.region_code.label("founder_region"),
+            Founder.registered_on,
+        )
+        .join(LibraryProject, LibraryProject.id == LibraryAdoption.project_id)
+        .join(Founder, Founder.id == LibraryAdoption.founder_id)
+    ).all()
+    assert 0.1 < len(rows) / FOUNDERS < 0.35
+    for row in rows:
+        assert row.status == "published"
+        assert row.project_region in (row.founder_region, parents[row.founder_region])
+        assert row.registered_on <= row.adopted_on <= seeded.as_of
+        assert row.published_at.astimezone(CHINA_TIME).date() <= row.adopted_on
+    account = db.session.scalar(select(User).where(User.username == "founder.demo"))
+    adopted = select(LibraryAdoption.id).where(LibraryAdoption.founder_id == account.founder_id)
+    assert db.session.scalar(adopted) is not None
 
 
 def test_a_second_run_creates_nothing(seeded, app):
     counts = [
         db.session.scalar(select(func.count()).select_from(model))
-        for model in (Founder, Cohort, Enrollment, Institution, User, AuditEntry)
+        for model in (
+            Founder,
+            Cohort,
+            Enrollment,
+            Institution,
+            User,
+            AuditEntry,
+            LibraryProject,
+            LibraryAdoption,
+        )
     ]
     again = app.test_cli_runner().invoke(seed_demo_command, ["--founders", str(FOUNDERS)])
     assert again.exit_code == 0
     assert "not created" in again.output
     assert counts == [
         db.session.scalar(select(func.count()).select_from(model))
-        for model in (Founder, Cohort, Enrollment, Institution, User, AuditEntry)
+        for model in (
+            Founder,
+            Cohort,
+            Enrollment,
+            Institution,
+            User,
+            AuditEntry,
+            LibraryProject,
+            LibraryAdoption,
+        )
     ]
 
 
@@ -225,6 +321,25 @@ def test_the_founder_factory_is_reproducible_and_draws_valid_unique_numbers():
         assert (info.birth_date, info.sex) == (row["birth_date"], row["sex"])
         assert row["region_code"] in {"460100", "310110"}
         assert is_valid_mobile(row["phone"])
+
+
+def test_the_library_rows_are_reproducible_and_in_order():
+    as_of = date(2026, 11, 22)
+    now = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    runs = [
+        project_rows(Random(5), as_of=as_of, now=now, first_id=10, curators={"460000": 1})
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    rows = {row["id"]: row for row in runs[0]}
+    assert len(rows) == len(DEMO_PROJECTS)
+    for row in rows.values():
+        assert row["created_at"] <= now
+        if row["promoted_from_id"] is not None:
+            origin = rows[row["promoted_from_id"]]
+            assert origin["published_at"] < row["created_at"]
+        if row["region_code"] == "460000" and row["published_at"] is not None:
+            assert row["status_changed_by_id"] == 1
 
 
 def test_names_are_chinese_names_with_a_few_minority_names():

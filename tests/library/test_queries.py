@@ -1,0 +1,244 @@
+"""Who sees which projects, search with Chinese text, filters, sorts and outcomes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from app.core.errors import NotFound
+from app.extensions import db
+from app.library.queries import (
+    ProjectFilters,
+    get_project_in_scope,
+    list_adoptions_of_founder,
+    list_adoptions_of_project,
+    list_projects_stmt,
+    project_outcomes,
+)
+from tests.factories import make_founder, make_user
+from tests.library.factories import make_adoption, make_project
+
+
+def titles(user, **filters):
+    stmt = list_projects_stmt(user, ProjectFilters(**filters))
+    return [project.title for project in db.session.scalars(stmt)]
+
+
+def visible(user, **filters):
+    return set(titles(user, **filters))
+
+
+@pytest.fixture
+def library(db_session):
+    """Projects of Hainan (province), Haikou and Sanya in every status, and Shanghai's."""
+    projects = {}
+    for region, prefix in (("460000", "hainan"), ("460100", "haikou"), ("460200", "sanya")):
+        for status in ("draft", "published", "retired"):
+            name = f"{prefix}-{status}"
+            projects[name] = make_project(region_code=region, status=status, title=name)
+    projects["yangpu-published"] = make_project(
+        region_code="310110", status="published", title="yangpu-published"
+    )
+    projects["shanghai-published"] = make_project(
+        region_code="310000", status="published", title="shanghai-published"
+    )
+    return projects
+
+
+# Visibility -----------------------------------------------------------------------------
+def test_founders_see_their_citys_and_provinces_published_projects(library):
+    haikou_founder = make_user(role="founder", region_code="460100")
+    assert visible(haikou_founder) == {"haikou-published", "hainan-published"}
+
+
+def test_sanya_founders_never_see_haikou_projects(library):
+    sanya_founder = make_user(role="founder", region_code="460200")
+    assert visible(sanya_founder) == {"sanya-published", "hainan-published"}
+    for name in ("haikou-published", "haikou-draft", "haikou-retired"):
+        with pytest.raises(NotFound):
+            get_project_in_scope(sanya_founder, library[name].id)
+    assert visible(sanya_founder, region_code="460100") == {"hainan-published"}
+
+
+def test_founders_never_see_drafts(library):
+    founder = make_user(role="founder", region_code="460100")
+    assert visible(founder, status="draft") == set()
+    with pytest.raises(NotFound):
+        get_project_in_scope(founder, library["haikou-draft"].id)
+    with pytest.raises(NotFound):
+        get_project_in_scope(founder, library["hainan-draft"].id)
+
+
+def test_city_staff_see_their_library_and_their_own_drafts(library):
+    haikou_staff = make_user(role="staff", region_code="460100")
+    assert visible(haikou_staff) == {
+        "haikou-draft",
+        "haikou-published",
+        "haikou-retired",
+        "hainan-published",
+    }
+    with pytest.raises(NotFound):
+        get_project_in_scope(haikou_staff, library["sanya-published"].id)
+    with pytest.raises(NotFound):
+        get_project_in_scope(haikou_staff, library["hainan-draft"].id)
+
+
+def test_officers_see_published_projects_only(library):
+    haikou_officer = make_user(role="officer", region_code="460100")
+    assert visible(haikou_officer) == {"haikou-published", "hainan-published"}
+    hainan_officer = make_user(role="officer", region_code="460000")
+    assert visible(hainan_officer) == {"haikou-published", "hainan-published", "sanya-published"}
+
+
+def test_province_staff_see_their_projects_and_the_cities_published(library):
+    hainan_staff = make_user(role="staff", region_code="460000")
+    assert visible(hainan_staff) == {
+        "hainan-draft",
+        "hainan-published",
+        "hainan-retired",
+        "haikou-published",
+        "sanya-published",
+    }
+
+
+def test_admins_see_every_published_project(library):
+    admin = make_user(role="admin", region_code="460000")
+    assert visible(admin) == {
+        "hainan-published",
+        "haikou-published",
+        "sanya-published",
+        "yangpu-published",
+        "shanghai-published",
+    }
+
+
+def test_region_filter_is_that_regions_library(library):
+    hainan_staff = make_user(role="staff", region_code="460000")
+    assert visible(hainan_staff, region_code="460200") == {"sanya-published", "hainan-published"}
+    # With a status, curators see their own drafts within that library.
+    assert visible(hainan_staff, region_code="460200", status="draft") == {"hainan-draft"}
+    admin = make_user(role="admin", region_code="460000")
+    assert visible(admin, region_code="310110") == {"yangpu-published", "shanghai-published"}
+    haikou_staff = make_user(role="staff", region_code="460100")
+    assert visible(haikou_staff, region_code="460200") == {"hainan-published"}
+    assert visible(haikou_staff, region_code="999999") == set()
+
+
+def test_status_filter_for_curators(library):
+    haikou_staff = make_user(role="staff", region_code="460100")
+    assert visible(haikou_staff, status="draft") == {"haikou-draft"}
+    assert visible(haikou_staff, status="retired") == {"haikou-retired"}
+
+
+# Search, filters, sorts -----------------------------------------------------------------
+def test_search_chinese_text_in_title_and_summary(db_session):
+    make_project(region_code="460100", title="椰子糖作坊", summary="糖果")
+    make_project(region_code="460100", title="民宿", summary="利用老房子和椰子林开民宿")
+    make_project(region_code="460100", title="手机维修", summary="维修服务")
+    founder = make_user(role="founder", region_code="460100")
+    assert visible(founder, q="椰子") == {"椰子糖作坊", "民宿"}
+    assert visible(founder, q="维修") == {"手机维修"}
+    assert visible(founder, q="咖啡") == set()
+
+
+def test_search_treats_like_wildcards_literally(db_session):
+    make_project(region_code="460100", title="100%纯椰汁")
+    make_project(region_code="460100", title="普通椰汁")
+    founder = make_user(role="founder", region_code="460100")
+    assert visible(founder, q="%") == {"100%纯椰汁"}
+    assert visible(founder, q="_") == set()
+
+
+def test_search_ignores_case_of_latin_letters(db_session):
+    make_project(region_code="460100", title="Wi-Fi 维修")
+    founder = make_user(role="founder", region_code="460100")
+    assert visible(founder, q="wi-fi") == {"Wi-Fi 维修"}
+
+
+def test_filters_industry_investment_and_payback(db_session):
+    make_project(
+        region_code="460100",
+        title="cheap",
+        industry="repair",
+        investment_min=Decimal("5000.00"),
+        investment_max=Decimal("10000.00"),
+        payback_months=6,
+    )
+    make_project(
+        region_code="460100",
+        title="dear",
+        industry="homestay",
+        investment_min=Decimal("200000.00"),
+        investment_max=Decimal("500000.00"),
+        payback_months=36,
+    )
+    founder = make_user(role="founder", region_code="460100")
+    assert visible(founder, industry="repair") == {"cheap"}
+    assert visible(founder, max_investment=Decimal("5000.00")) == {"cheap"}
+    assert visible(founder, max_investment=Decimal("4999.99")) == set()
+    assert visible(founder, max_investment=Decimal("200000.00")) == {"cheap", "dear"}
+    assert visible(founder, payback=12) == {"cheap"}
+    assert visible(founder, payback=36) == {"cheap", "dear"}
+
+
+def test_sorts(db_session):
+    old = make_project(region_code="460100", title="old", investment_min=Decimal("1000.00"))
+    middle = make_project(region_code="460100", title="middle", investment_min=Decimal("500.00"))
+    new = make_project(region_code="460100", title="new", investment_min=Decimal("9000.00"))
+    for _ in range(2):
+        make_adoption(middle)
+    make_adoption(old)
+    founder = make_user(role="founder", region_code="460100")
+    assert titles(founder) == ["new", "middle", "old"]
+    assert titles(founder, sort="newest") == ["new", "middle", "old"]
+    assert titles(founder, sort="investment") == ["middle", "old", "new"]
+    assert titles(founder, sort="outcome") == ["middle", "old", "new"]
+    assert new.id
+
+
+def test_newest_puts_drafts_last(db_session):
+    make_project(region_code="460100", title="draft", status="draft")
+    make_project(region_code="460100", title="published")
+    staff = make_user(role="staff", region_code="460100")
+    assert titles(staff) == ["published", "draft"]
+
+
+# Outcomes and adoptions -----------------------------------------------------------------
+def test_outcomes_count_adopters(db_session):
+    popular = make_project(region_code="460100")
+    quiet = make_project(region_code="460100")
+    for _ in range(3):
+        make_adoption(popular)
+    outcomes = project_outcomes([popular.id, quiet.id])
+    assert outcomes[popular.id].adopters == 3
+    assert outcomes[quiet.id].adopters == 0
+    assert outcomes[popular.id].as_json() == {"adopters": 3}
+    assert project_outcomes([]) == {}
+
+
+def test_adoptions_of_a_founder_come_with_their_projects(db_session):
+    founder = make_founder(region_code="460100")
+    first = make_adoption(make_project(region_code="460100", title="甲"), founder)
+    second = make_adoption(
+        make_project(region_code="460000", title="乙"),
+        founder,
+        adopted_on=first.adopted_on.replace(month=6),
+    )
+    make_adoption(make_project(region_code="460100"))  # someone else's
+    adoptions = list_adoptions_of_founder(founder.id)
+    assert [adoption.id for adoption in adoptions] == [second.id, first.id]
+    assert [adoption.project.title for adoption in adoptions] == ["乙", "甲"]
+
+
+def test_adopters_of_a_project_are_scoped(db_session):
+    project = make_project(region_code="460000")
+    haikou = make_adoption(project, make_founder(region_code="460100"))
+    sanya = make_adoption(project, make_founder(region_code="460200"))
+    haikou_staff = make_user(role="staff", region_code="460100")
+    hainan_staff = make_user(role="staff", region_code="460000")
+    assert [a.id for a in list_adoptions_of_project(haikou_staff, project.id)] == [haikou.id]
+    assert {a.id for a in list_adoptions_of_project(hainan_staff, project.id)} == {
+        haikou.id,
+        sanya.id,
+    }
