@@ -52,6 +52,7 @@ from app.founders.queries import (
 )
 from app.founders.rules import FOUNDER_FIELDS
 from app.integrity.queries import get_integrity_standing
+from app.library.queries import list_adoptions_of_founder
 from app.regions.queries import region_choices_in_scope
 from app.training.queries import list_enrollments_of_founder
 
@@ -140,11 +141,13 @@ def _founder_form_is_valid(
 
 def _render_detail(founder: Founder, *, full_id_number: str | None = None) -> Any:
     enrollments = list_enrollments_of_founder(founder.id)
+    adoptions = list_adoptions_of_founder(founder.id)
     return render_template(
         "founders/detail.html",
         founder=founder,
-        journey=build_journey(founder, enrollments),
+        journey=build_journey(founder, enrollments, adoptions),
         enrollments=enrollments,
+        adoptions=adoptions,
         integrity=get_integrity_standing(founder.id),
         account=get_account_of_founder(founder.id),
         full_id_number=full_id_number,
@@ -245,11 +248,13 @@ def my_record() -> Any:
     """The founder's own record on their phone: profile (masked ID), trainings, certificates."""
     founder = get_founder_in_scope(current_user, current_user.founder_id or 0)
     enrollments = list_enrollments_of_founder(founder.id)
+    adoptions = list_adoptions_of_founder(founder.id)
     return render_template(
         "founders/me.html",
         founder=founder,
-        journey=build_journey(founder, enrollments),
+        journey=build_journey(founder, enrollments, adoptions),
         enrollments=enrollments,
+        adoptions=adoptions,
         integrity=get_integrity_standing(founder.id),
     )
 

@@ -7,17 +7,28 @@ operations apply; the forms describe the shape of the input.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DecimalField, IntegerField, SelectField, StringField, TextAreaField
+from flask_wtf.file import FileAllowed, FileField, FileRequired
+from wtforms import (
+    DecimalField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.db import MAX_ID
 from app.core.forms import AppForm, NotAnIdNumber, empty_to_none, strip, with_blank
 from app.core.industries import industry_choices
+from app.founders.forms import IMPORT_MODE_LABELS
+from app.founders.models import ImportMode
 from app.library.models import ProjectLevel, ProjectStatus
 from app.library.rules import MAX_INVESTMENT, TEXT_LIMITS
 from app.regions.forms import KnownRegion
@@ -173,3 +184,48 @@ class AdoptionForm(AppForm):
 
 class StatusActionForm(AppForm):
     """The publish, retire, revise and promote buttons (a POST with CSRF, nothing else)."""
+
+
+class ProjectImportForm(AppForm):
+    """A spreadsheet of projects prepared offline (.xlsx), and what to do with bad rows."""
+
+    file = FileField(
+        _l("Spreadsheet"),
+        validators=[
+            FileRequired(_l("Choose a file.")),
+            FileAllowed(["xlsx", "csv"], _l("Upload an .xlsx or .csv file.")),
+        ],
+        description=_l("Chinese or English column headers; start from the template."),
+    )
+    mode = SelectField(
+        _l("Mode"),
+        choices=lambda: [
+            SelectChoice(mode.value, str(label)) for mode, label in IMPORT_MODE_LABELS.items()
+        ],
+        default=ImportMode.ALL_OR_NOTHING.value,
+    )
+
+
+class ProjectImportReportForm(AppForm):
+    """The problems of an import just shown, posted back to download them as .xlsx."""
+
+    errors = HiddenField()
+
+    def problems(self) -> list[dict[str, Any]]:
+        """The posted problems, keeping only well-formed {row, field, message} entries."""
+        try:
+            data = json.loads(self.errors.data or "[]")
+        except ValueError:
+            return []
+        if not isinstance(data, list):
+            return []
+        return [
+            {"row": item["row"], "field": str(item["field"]), "message": str(item["message"])}
+            for item in data[:MAX_REPORTED_PROBLEMS]
+            if isinstance(item, dict)
+            and isinstance(item.get("row"), int)
+            and {"field", "message"} <= set(item)
+        ]
+
+
+MAX_REPORTED_PROBLEMS = 10_000

@@ -7,28 +7,34 @@ founder of their area (`library.adopt`).
 
 from __future__ import annotations
 
+import io
+import json
 from decimal import Decimal
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.core.api import form_errors
 from app.core.dates import today_in_china
+from app.core.db import utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.industries import INDUSTRY_LABELS
-from app.core.pagination import paginate, read_page_request_or_first
+from app.core.pagination import link_args, paginate, read_page_request_or_first
 from app.core.permissions import Permission, Role, has_permission, permission_required
+from app.core.spreadsheets import open_binary
 from app.extensions import db
-from app.library import operations
+from app.library import operations, spreadsheets
 from app.library.forms import (
     LEVEL_LABELS,
     STATUS_LABELS,
     AdoptionForm,
     ProjectFilterForm,
     ProjectForm,
+    ProjectImportForm,
+    ProjectImportReportForm,
     StatusActionForm,
 )
 from app.library.models import LibraryProject
@@ -264,3 +270,92 @@ def adopt(project_id: int) -> Any:
                 )
             return redirect(url_for("library.detail", project_id=project_id))
     return _render_detail(get_project_in_scope(current_user, project_id), adoption_form=form)
+
+
+# Import and export ------------------------------------------------------------------
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@library_bp.route("/import", methods=["GET", "POST"])
+@permission_required(Permission.LIBRARY_CURATE)
+def import_projects() -> Any:
+    """Upload projects prepared offline; they arrive as drafts of the curator's region."""
+    form = ProjectImportForm()
+    result = None
+    if form.validate_on_submit():
+        try:
+            result = spreadsheets.import_projects(
+                current_user,
+                form.file.data,
+                form.file.data.filename or "",
+                mode=form.mode.data,
+                as_of=today_in_china(),
+            )
+        except ValidationFailed as error:
+            db.session.rollback()
+            show_form_errors(form, error, field_name="file")
+        else:
+            db.session.commit()
+            flash(
+                _(
+                    "%(created)s of %(total)s projects imported as drafts; %(errors)s problems.",
+                    created=len(result.created),
+                    total=result.total_rows,
+                    errors=result.error_count,
+                ),
+                "success" if not result.error_count else "warning",
+            )
+    return render_template(
+        "library/import.html",
+        form=form,
+        result=result,
+        report_form=ProjectImportReportForm(
+            errors=json.dumps(result.errors, ensure_ascii=False) if result else ""
+        ),
+    )
+
+
+@library_bp.post("/import/report.xlsx")
+@permission_required(Permission.LIBRARY_CURATE)
+def import_report() -> Any:
+    """The problems just shown, as a spreadsheet (sent back by the page, nothing stored)."""
+    form = ProjectImportReportForm()
+    problems = form.problems() if form.validate_on_submit() else []
+    return send_file(
+        io.BytesIO(spreadsheets.project_import_report_workbook(problems)),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name="library-import-report.xlsx",
+    )
+
+
+@library_bp.get("/import/template.xlsx")
+@permission_required(Permission.LIBRARY_CURATE)
+def import_template() -> Any:
+    """The spreadsheet template with the expected headers and the industry list."""
+    return send_file(
+        io.BytesIO(spreadsheets.project_import_template()),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name="library-projects-template.xlsx",
+    )
+
+
+@library_bp.get("/export.xlsx")
+@permission_required(Permission.LIBRARY_BROWSE)
+def export() -> Any:
+    """The projects the list shows, with its filters and sort, as .xlsx."""
+    form = _filter_form()
+    if not form.validate():
+        flash(_("Correct the filters before exporting."), "danger")
+        return redirect(url_for("library.index", **link_args(request.args)))
+    exported_at = utcnow()
+    path, _count = spreadsheets.export_projects_xlsx(
+        list_projects_stmt(current_user, ProjectFilters.from_form(form)), exported_at=exported_at
+    )
+    return send_file(
+        open_binary(path),
+        mimetype=XLSX_MIMETYPE,
+        as_attachment=True,
+        download_name=spreadsheets.export_filename(exported_at),
+    )
