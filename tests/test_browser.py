@@ -42,7 +42,8 @@ from app.auth.operations import create_user
 from app.core.dates import today_in_china
 from app.extensions import db
 from config import _normalise_database_url
-from tests.factories import make_id_number
+from tests.factories import make_founder, make_id_number
+from tests.library.factories import make_project
 
 pytestmark = pytest.mark.browser
 
@@ -50,6 +51,8 @@ ADMIN_USERNAME = "browser.admin"
 ADMIN_PASSWORD = "browser smoke test passphrase"
 STAFF_USERNAME = "browser.staff"
 STAFF_PASSWORD = "browser staff passphrase"
+FOUNDER_USERNAME = "browser.founder"
+FOUNDER_PASSWORD = "browser founder passphrase"
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -131,6 +134,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
                 role="staff",
                 region_code="460100",
             )
+            _seed_library_for_a_haikou_founder()
             db.session.commit()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -143,6 +147,23 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
             server.server_close()
             with app.app_context():
                 db.engine.dispose()
+
+
+def _seed_library_for_a_haikou_founder() -> None:
+    """A Haikou founder with an account, and projects only some of which she may see."""
+    founder = make_founder(region_code="460100", name="符小燕")
+    create_user(
+        None,
+        username=FOUNDER_USERNAME,
+        password=FOUNDER_PASSWORD,
+        role="founder",
+        region_code="460100",
+        founder_id=founder.id,
+    )
+    make_project(region_code="460100", title="海口椰子糖小作坊", industry="food")
+    make_project(region_code="460000", title="热带水果电商直播", industry="ecommerce")
+    make_project(region_code="460200", title="三亚潜水培训工作室", industry="tourism")
+    make_project(region_code="460100", title="草稿：汽车美容店", status="draft")
 
 
 @pytest.fixture(scope="module")
@@ -389,3 +410,30 @@ def test_staff_import_a_spreadsheet_and_see_the_report(
         expect(result.locator("tbody tr")).to_have_count(1)
         expect(result.locator("tbody tr td").first).to_have_text("4")
         _screenshot(page, "founder-import.png")
+
+
+def test_a_founder_on_a_phone_browses_the_library_and_adopts_a_project(
+    browser: Browser, live_server: str
+) -> None:
+    """Her library is Haikou's and Hainan's published projects; she adopts one."""
+    with _page(browser, **PHONE) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, FOUNDER_USERNAME, FOUNDER_PASSWORD)
+        page.locator(".navbar-toggler").click()
+        page.locator("#main-nav").get_by_role("link", name="Project library").click()
+        cards = page.locator("[data-testid=project-card]")
+        expect(cards).to_have_count(2)
+        titles = cards.locator("[data-testid=project-title]").all_inner_texts()
+        assert sorted(titles) == ["海口椰子糖小作坊", "热带水果电商直播"]  # no Sanya, no draft
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        _screenshot(page, "library-phone.png")
+
+        card = cards.filter(has_text="海口椰子糖小作坊")
+        card.locator("[data-testid=adopt-button]").click()
+        expect(page.locator("main .alert-success")).to_be_visible()
+        expect(page.locator("[data-testid=adopted]").first).to_be_visible()
+
+        page.goto(f"{live_server}/me")
+        expect(page.locator("[data-testid=my-adoption]")).to_contain_text("海口椰子糖小作坊")
+        adopted = page.locator("[data-testid=journey] li").nth(2)
+        expect(adopted).to_have_attribute("data-reached", "yes")
