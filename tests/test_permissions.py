@@ -32,6 +32,7 @@ from app.core.permissions import (
 from app.extensions import db
 from app.founders.models import FounderImport
 from tests.factories import make_founder, make_user
+from tests.library.factories import make_project
 from tests.training.factories import make_cohort, make_enrollment, make_institution
 
 ROLES = ("anonymous", "admin", "staff", "officer", "founder")
@@ -188,6 +189,47 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_training.cohort_detail", "GET"): staff_api(200),
     ("api_training.enroll", "POST"): staff_api(422),
     ("api_training.record_result", "POST"): staff_api(422),
+    # Project library pages (SPEC §7, D29): everyone signed in browses their own library;
+    # staff curate their own region's projects; founders adopt for themselves and staff for
+    # a founder of their area. Rules with an id get a published Haikou (city) project,
+    # which the Haikou staff curate and every role's user sees.
+    ("library.index", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    ("library.detail", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    ("library.export", "GET"): row(TO_LOGIN, 200, 200, 200, 200),  # the .xlsx download
+    ("library.new", "GET"): staff_page(),
+    ("library.new", "POST"): staff_page(),
+    ("library.edit", "GET"): staff_page(),
+    # The edit form's required fields must be sent (InputRequired): an empty one comes back
+    # with the errors, and the project is left alone.
+    ("library.edit", "POST"): staff_page(),
+    # Status buttons go back to the project, with a message: publishing a published project
+    # is refused (a flashed conflict), retiring and revising it succeed.
+    ("library.publish", "POST"): staff_page(Redirect("/library/projects/{project_id}")),
+    ("library.retire", "POST"): staff_page(Redirect("/library/projects/{project_id}")),
+    ("library.revise", "POST"): staff_page(Redirect("/library/projects/{project_id}")),
+    # Only the province's staff promote a city project: the city's own staff get 403 too
+    # (province staff promoting is in tests/test_scope.py).
+    ("library.promote", "POST"): row(TO_LOGIN, 403, 403, 403, 403),
+    # Staff must name the founder (the form again, with the error); a founder adopts for
+    # themself and goes back to the project.
+    ("library.adopt", "POST"): row(
+        TO_LOGIN, 403, 200, 403, Redirect("/library/projects/{project_id}")
+    ),
+    ("library.import_projects", "GET"): staff_page(),
+    ("library.import_projects", "POST"): staff_page(),
+    ("library.import_report", "POST"): staff_page(),  # the .xlsx of the problems posted
+    ("library.import_template", "GET"): staff_page(),
+    # Library API: every role reads its own library; staff curate; founders and staff adopt.
+    ("api_library.create_project", "POST"): staff_api(422),
+    ("api_library.list_projects", "GET"): row(401, 200, 200, 200, 200),
+    ("api_library.get_project", "GET"): row(401, 200, 200, 200, 200),
+    ("api_library.update_project", "PATCH"): staff_api(200),
+    ("api_library.publish_project", "POST"): staff_api(409),  # it is published already
+    ("api_library.retire_project", "POST"): staff_api(200),
+    ("api_library.revise_project", "POST"): staff_api(200),
+    ("api_library.promote_project", "POST"): row(401, 403, 403, 403, 403),  # city staff
+    # Staff must name the founder; a founder adopts for themself.
+    ("api_library.adopt_project", "POST"): row(401, 403, 422, 403, 201),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -215,6 +257,21 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_training.cohort_detail", "GET"): staff_api(404),
     ("api_training.enroll", "POST"): staff_api(404),
     ("api_training.record_result", "POST"): staff_api(404),
+    ("library.detail", "GET"): row(TO_LOGIN, 404, 404, 404, 404),
+    ("library.edit", "GET"): staff_page(404),
+    ("library.edit", "POST"): staff_page(404),
+    ("library.publish", "POST"): staff_page(404),
+    ("library.retire", "POST"): staff_page(404),
+    ("library.revise", "POST"): staff_page(404),
+    ("library.promote", "POST"): staff_page(404),
+    ("library.adopt", "POST"): row(TO_LOGIN, 403, 404, 403, 404),
+    ("api_library.get_project", "GET"): row(401, 404, 404, 404, 404),
+    ("api_library.update_project", "PATCH"): staff_api(404),
+    ("api_library.publish_project", "POST"): staff_api(404),
+    ("api_library.retire_project", "POST"): staff_api(404),
+    ("api_library.revise_project", "POST"): staff_api(404),
+    ("api_library.promote_project", "POST"): staff_api(404),
+    ("api_library.adopt_project", "POST"): row(401, 403, 404, 403, 404),
 }
 
 
@@ -255,6 +312,8 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "institution_id": lambda user: make_institution(region_code=STAFF_REGION).id,
     "cohort_id": lambda user: make_cohort(region_code=STAFF_REGION).id,
     "enrollment_id": _existing_enrollment_id,
+    # Published, so every role's user sees it; Haikou's, so the Haikou staff curate it.
+    "project_id": lambda user: make_project(region_code=STAFF_REGION).id,
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -263,6 +322,7 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "institution_id": MISSING_ID,
     "cohort_id": MISSING_ID,
     "enrollment_id": MISSING_ID,
+    "project_id": MISSING_ID,
 }
 
 

@@ -1,10 +1,16 @@
-"""Scope on every founders and training route (SPEC §4): out of scope looks like absent.
+"""Scope on every founders, training and library route (SPEC §4, §7): out of scope looks
+like absent.
 
 A Haikou (460100) user asking for a Sanya (460200) row, or a founder asking for someone
 else's record, gets exactly what the permission matrix says for an id no row has (404, or
 403 where the role lacks the permission), and the answer names nothing of the row. Lists,
 searches, filters, the export and the select boxes never show a Sanya row to Haikou
 staff; province (460000) staff see both cities.
+
+The project library follows D29: a project the caller may not see (a draft of someone
+else's, a Haikou project asked for from Sanya) answers like an id no row has and changes
+nothing; one they see but do not curate is a 403 for every change; lists, the API and the
+export hold exactly the projects the caller may see.
 """
 
 from __future__ import annotations
@@ -23,11 +29,14 @@ from sqlalchemy import func, select
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.founders.models import Founder, FounderImport
+from app.library.models import LibraryAdoption, LibraryProject
 from app.training.models import Cohort, Enrollment, Institution
 from tests.factories import make_founder, make_phone, make_user
+from tests.library.factories import make_adoption, make_project, project_body
 from tests.test_permissions import (
     EXPECTED,
     EXPECTED_MISSING,
+    Redirect,
     _assert_outcome,
     _registered,
     _request,
@@ -37,9 +46,15 @@ from tests.training.factories import make_cohort, make_enrollment, make_institut
 HAIKOU = "460100"
 SANYA = "460200"
 PROVINCE = "460000"
+SHANGHAI_DISTRICT = "310110"
 SCOPED_BLUEPRINTS = frozenset({"founders", "training", "api_founders", "api_training"})
+LIBRARY_BLUEPRINTS = frozenset({"library", "api_library"})
 # Every founders/training rule with an id (EXPECTED_MISSING names every rule with an id).
 ID_RULES = sorted(key for key in EXPECTED_MISSING if key[0].split(".")[0] in SCOPED_BLUEPRINTS)
+# Every library rule with an id (all of them name a project).
+LIBRARY_ID_RULES = sorted(
+    key for key in EXPECTED_MISSING if key[0].split(".")[0] in LIBRARY_BLUEPRINTS
+)
 
 
 @dataclass(frozen=True)
@@ -124,6 +139,14 @@ def test_every_scoped_rule_with_an_id_is_checked(app: Flask) -> None:
     assert with_ids == set(ID_RULES)
     arguments = {name for key in ID_RULES for name in _registered(app)[key].arguments}
     assert arguments <= {"founder_id", "institution_id", "cohort_id", "enrollment_id", "import_id"}
+    library_with_ids = {
+        key
+        for key, rule in _registered(app).items()
+        if rule.arguments and key[0].split(".")[0] in LIBRARY_BLUEPRINTS
+    }
+    assert library_with_ids == set(LIBRARY_ID_RULES)
+    for key in LIBRARY_ID_RULES:
+        assert set(_registered(app)[key].arguments) == {"project_id"}, key
 
 
 # Ids outside the caller's scope ----------------------------------------------------------
