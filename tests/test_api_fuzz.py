@@ -2,7 +2,8 @@
 
 The app runs in-process through WSGI. Each operation is called by a user who may use it,
 so that fuzzed input reaches the operation instead of stopping at a 403: administrators
-for users and regions, Haikou (460100) staff for everything else. Every answer must be a
+for users and regions, Hainan (460000) province staff for promoting a city's library
+project to the province, Haikou (460100) staff for everything else. Every answer must be a
 non-5xx status the document lists for the operation, with the documented content type
 and a body matching the documented schema (SPEC §14: never 500).
 
@@ -44,6 +45,7 @@ from app.core.openapi import API_PREFIX
 from app.extensions import db
 from tests.factories import DEFAULT_PASSWORD, make_founder, make_id_number, make_phone, make_user
 from tests.isolation import rolled_back_session
+from tests.library.factories import make_project, project_body
 from tests.training.factories import get_course, make_cohort, make_enrollment, make_institution
 
 CHECKS = [
@@ -60,17 +62,24 @@ FUZZ_SETTINGS = settings(
 )
 ADMIN_USERNAME = "fuzz.admin"
 STAFF_USERNAME = "fuzz.staff"
+PROVINCE_STAFF_USERNAME = "fuzz.province.staff"
 REGION = "460100"
+PROVINCE = "460000"
 # Only these need an administrator; staff may use every other operation, and an
 # administrator there would get 403 before any input is read, hiding 5xx bugs.
 ADMIN_OPERATIONS = frozenset({"GET /users", "POST /users", "POST /regions"})
+# Only the province's staff promote a city project (D29); the city's staff get 403.
+PROVINCE_OPERATIONS = frozenset({"POST /library/projects/{project_id}/promote"})
 PATH_PARAMETER = re.compile(r"{(\w+)}")
 _sequence = itertools.count(1)
 
 
 def fuzz_role(method: str, path: str) -> str:
-    """Who calls `method path` in these tests: "admin" or "staff"."""
-    return "admin" if f"{method.upper()} {path}" in ADMIN_OPERATIONS else "staff"
+    """Who calls `method path` in these tests: "admin", "province_staff" or "staff"."""
+    operation = f"{method.upper()} {path}"
+    if operation in ADMIN_OPERATIONS:
+        return "admin"
+    return "province_staff" if operation in PROVINCE_OPERATIONS else "staff"
 
 
 def _load_schema() -> Any:
@@ -102,11 +111,15 @@ def fuzz_session(app: Flask) -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def fuzz_user_ids(app: Flask, fuzz_session: Any) -> dict[str, int]:
-    """The administrator and the Haikou staff member whose tokens sign the requests."""
+    """The administrator, the Haikou and the Hainan staff members whose tokens sign the
+    requests."""
     with app.app_context():
         users = {
-            "admin": make_user(role="admin", region_code="460000", username=ADMIN_USERNAME),
+            "admin": make_user(role="admin", region_code=PROVINCE, username=ADMIN_USERNAME),
             "staff": make_user(role="staff", region_code=REGION, username=STAFF_USERNAME),
+            "province_staff": make_user(
+                role="staff", region_code=PROVINCE, username=PROVINCE_STAFF_USERNAME
+            ),
         }
         db.session.commit()
         return {role: user.id for role, user in users.items()}
@@ -146,6 +159,8 @@ def sample_rows(app: Flask, fuzz_session: Any) -> dict[str, int]:
             "cohort_id": cohort.id,
             "course_id": cohort.course_id,
             "enrollment_id": enrollment.id,
+            # Published and Haikou's: the Haikou staff curate it, the province's promote it.
+            "project_id": make_project(region_code=REGION).id,
         }
         db.session.commit()
     return rows
@@ -319,6 +334,28 @@ def _founder_path() -> Built:
     return {"founder_id": make_founder(region_code=REGION).id}, None
 
 
+def _project_path(status: str = "published") -> dict[str, int]:
+    """A Haikou project, which the fuzzing Haikou staff member curates."""
+    return {"project_id": make_project(region_code=REGION, status=status).id}
+
+
+def _adoption() -> Built:
+    return _project_path(), {"founder_id": make_founder(region_code=REGION).id}
+
+
+def _status_is(status: str) -> Callable[[Any], None]:
+    def check(answer: Any) -> None:
+        assert answer.json()["status"] == status, answer.json()
+
+    return check
+
+
+def _promoted(answer: Any) -> None:
+    body = answer.json()
+    assert (body["level"], body["region_code"], body["status"]) == ("province", PROVINCE, "draft")
+    assert body["promoted_from_id"] is not None
+
+
 SUCCESSES = [
     Success("GET", "/openapi.json", 200),
     Success("GET", "/regions", 200),
@@ -380,6 +417,52 @@ SUCCESSES = [
     ),
     Success("POST", "/cohorts/{cohort_id}/enrollments", 201, _enrollment),
     Success("POST", "/enrollments/{enrollment_id}/result", 200, _result),
+    # Project library (D29)
+    Success(
+        "POST",
+        "/library/projects",
+        201,
+        lambda: ({}, project_body(title=_unique("模糊测试项目"))),
+        check=_status_is("draft"),
+    ),
+    Success("GET", "/library/projects", 200),
+    Success("GET", "/library/projects/{project_id}", 200, lambda: (_project_path(), None)),
+    Success(
+        "PATCH",
+        "/library/projects/{project_id}",
+        200,
+        lambda: (_project_path("draft"), {"title": "改良椰子糖", "investment_max": "90000.00"}),
+    ),
+    Success(
+        "POST",
+        "/library/projects/{project_id}/publish",
+        200,
+        lambda: (_project_path("draft"), None),
+        check=_status_is("published"),
+    ),
+    Success(
+        "POST",
+        "/library/projects/{project_id}/retire",
+        200,
+        lambda: (_project_path(), None),
+        check=_status_is("retired"),
+    ),
+    Success(
+        "POST",
+        "/library/projects/{project_id}/revise",
+        200,
+        lambda: (_project_path("retired"), None),
+        check=_status_is("draft"),
+    ),
+    # As the province's staff (PROVINCE_OPERATIONS).
+    Success(
+        "POST",
+        "/library/projects/{project_id}/promote",
+        201,
+        lambda: (_project_path(), None),
+        check=_promoted,
+    ),
+    Success("POST", "/library/projects/{project_id}/adoptions", 201, _adoption),
 ]
 
 
@@ -480,6 +563,10 @@ def _cohort_with(**changes: Any) -> dict[str, Any]:
 
 def _result_with(**changes: Any) -> dict[str, Any]:
     return {"result": "failed", "completed_on": "2026-03-13"} | changes
+
+
+def _project_with(**changes: Any) -> dict[str, Any]:
+    return project_body() | changes
 
 
 def _zip_that_is_not_a_workbook() -> bytes:
@@ -770,6 +857,256 @@ HOSTILE = [
         "/enrollments/{enrollment_id}/result",
         body=_result_with(attendance=HUGE),
     ),
+    # Project library
+    hostile("project: NUL title", "POST", "/library/projects", body=_project_with(title=NUL)),
+    hostile("project: NUL summary", "POST", "/library/projects", body=_project_with(summary=NUL)),
+    hostile(
+        "project: NUL contact", "POST", "/library/projects", body=_project_with(expert_contact=NUL)
+    ),
+    hostile("project: NUL industry", "POST", "/library/projects", body=_project_with(industry=NUL)),
+    hostile("project: 10 MB title", "POST", "/library/projects", body=_project_with(title=TEN_MB)),
+    hostile(
+        "project: 10 MB summary", "POST", "/library/projects", body=_project_with(summary=TEN_MB)
+    ),
+    hostile("project: 10 MB risks", "POST", "/library/projects", body=_project_with(risks=TEN_MB)),
+    hostile(
+        "project: money 1e309",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_max="1e309"),
+    ),
+    hostile(
+        "project: money NaN", "POST", "/library/projects", body=_project_with(investment_min="NaN")
+    ),
+    hostile(
+        "project: money Infinity",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_max="Infinity"),
+    ),
+    hostile(
+        "project: money -1", "POST", "/library/projects", body=_project_with(investment_min="-1")
+    ),
+    hostile(
+        "project: money 0.001",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_min="0.001"),
+    ),
+    hostile(
+        "project: money over the cap",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_max="10000000.01"),
+    ),
+    hostile(
+        "project: money a huge JSON number",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_max=HUGE),
+    ),
+    hostile(
+        "project: money beyond 64 bits",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_max=BEYOND_64_BITS),
+    ),
+    hostile(
+        "project: money a list",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_min=["30000.00"]),
+    ),
+    hostile(
+        "project: lowest above highest",
+        "POST",
+        "/library/projects",
+        body=_project_with(investment_min="90000.00", investment_max="80000.00"),
+    ),
+    hostile(
+        "project: huge payback",
+        "POST",
+        "/library/projects",
+        body=_project_with(payback_months=HUGE),
+    ),
+    hostile(
+        "project: payback beyond 64 bits",
+        "POST",
+        "/library/projects",
+        body=_project_with(payback_months=BEYOND_64_BITS),
+    ),
+    hostile(
+        "project: jobs 2**31", "POST", "/library/projects", body=_project_with(jobs_potential=2**31)
+    ),
+    hostile(
+        "project: payback as text",
+        "POST",
+        "/library/projects",
+        body=_project_with(payback_months="abc"),
+    ),
+    hostile(
+        "project: list title", "POST", "/library/projects", body=_project_with(title=["椰子糖"])
+    ),
+    hostile(
+        "project: list industry", "POST", "/library/projects", body=_project_with(industry=["food"])
+    ),
+    hostile(
+        "project: list summary", "POST", "/library/projects", body=_project_with(summary=["x"])
+    ),
+    hostile("project: body is a list", "POST", "/library/projects", body=[project_body()]),
+    hostile(
+        "project patch: NUL title", "PATCH", "/library/projects/{project_id}", body={"title": NUL}
+    ),
+    hostile(
+        "project patch: 10 MB summary",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"summary": TEN_MB},
+    ),
+    hostile(
+        "project patch: money 1e309",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_max": "1e309"},
+    ),
+    hostile(
+        "project patch: money NaN",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_min": "NaN"},
+    ),
+    hostile(
+        "project patch: money -1",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_min": "-1"},
+    ),
+    hostile(
+        "project patch: money 0.001",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_min": "0.001"},
+    ),
+    hostile(
+        "project patch: lowest above the stored highest",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_min": "9000000.00"},
+    ),
+    hostile(
+        "project patch: huge jobs",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"jobs_potential": HUGE},
+    ),
+    hostile(
+        "project patch: list title",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"title": ["x"]},
+    ),
+    hostile(
+        "project patch: null title", "PATCH", "/library/projects/{project_id}", body={"title": None}
+    ),
+    hostile(
+        "project patch: null money",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body={"investment_min": None},
+    ),
+    hostile(
+        "project patch: body is a list",
+        "PATCH",
+        "/library/projects/{project_id}",
+        body=[{"title": "x"}],
+    ),
+    hostile("projects: per_page=0", "GET", "/library/projects", {"per_page": "0"}),
+    hostile("projects: per_page=201", "GET", "/library/projects", {"per_page": "201"}),
+    hostile(
+        "projects: page beyond 64 bits", "GET", "/library/projects", {"page": str(BEYOND_64_BITS)}
+    ),
+    hostile("projects: max_investment abc", "GET", "/library/projects", {"max_investment": "abc"}),
+    hostile("projects: max_investment NaN", "GET", "/library/projects", {"max_investment": "NaN"}),
+    hostile(
+        "projects: max_investment 1e309", "GET", "/library/projects", {"max_investment": "1e309"}
+    ),
+    hostile(
+        "projects: max_investment Infinity",
+        "GET",
+        "/library/projects",
+        {"max_investment": "Infinity"},
+    ),
+    hostile("projects: max_investment -1", "GET", "/library/projects", {"max_investment": "-1"}),
+    hostile(
+        "projects: max_investment 0.001",
+        "GET",
+        "/library/projects",
+        {"max_investment": "0.001"},
+        must_refuse=False,
+    ),
+    hostile("projects: huge payback", "GET", "/library/projects", {"payback": str(HUGE)}),
+    hostile("projects: NUL search", "GET", "/library/projects", {"q": NUL}, must_refuse=False),
+    hostile(
+        "projects: NUL region", "GET", "/library/projects", {"region_code": NUL}, must_refuse=False
+    ),
+    hostile("projects: NUL status", "GET", "/library/projects", {"status": NUL}),
+    hostile("projects: unknown status", "GET", "/library/projects", {"status": "deleted"}),
+    hostile("projects: NUL industry", "GET", "/library/projects", {"industry": NUL}),
+    hostile("projects: NUL sort", "GET", "/library/projects", {"sort": NUL}),
+    hostile(
+        "adopt: huge founder id",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": HUGE},
+    ),
+    hostile(
+        "adopt: founder id beyond 64 bits",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": BEYOND_64_BITS},
+    ),
+    hostile(
+        "adopt: founder id 0",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": 0},
+    ),
+    hostile(
+        "adopt: founder id -1",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": -1},
+    ),
+    hostile(
+        "adopt: founder id as text",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": "abc"},
+    ),
+    hostile(
+        "adopt: founder id list",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": [1]},
+    ),
+    hostile(
+        "adopt: NUL founder id",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": NUL},
+    ),
+    hostile(
+        "adopt: founder id true",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body={"founder_id": True},
+    ),
+    hostile(
+        "adopt: body is a list",
+        "POST",
+        "/library/projects/{project_id}/adoptions",
+        body=[{"founder_id": 1}],
+    ),
     # The import: files that are no spreadsheet at all are refused as a whole.
     hostile(
         "import: text named .xlsx",
@@ -947,6 +1284,13 @@ def test_an_upload_over_the_size_cap_is_413(
         f"/institutions/{HUGE}",
         f"/cohorts/{BEYOND_64_BITS}",
         "/cohorts/abc",
+        "/library/projects/0",
+        "/library/projects/-1",
+        f"/library/projects/{2**31}",
+        f"/library/projects/{HUGE}",
+        f"/library/projects/{BEYOND_64_BITS}",
+        "/library/projects/abc",
+        "/library/projects/%00",
     ],
 )
 def test_impossible_ids_in_paths_are_not_found(

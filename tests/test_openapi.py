@@ -10,8 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from flask_babel import force_locale
 
+from app.core.industries import INDUSTRY_VALUES
 from app.core.openapi import API_PREFIX, form_schema
 from app.core.permissions import Role
+from app.library.rules import PROJECT_FIELDS
 
 HTTP_METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 CONVERTER = re.compile(r"<(?:[a-z]+(?:\([^)]*\))?:)?(\w+)>")
@@ -229,3 +231,70 @@ def test_founder_import_takes_a_multipart_file(document: dict[str, Any]) -> None
     assert schema["properties"]["mode"]["enum"] == ["all_or_nothing", "valid_rows"]
     answer = document["paths"]["/imports/founders"]["post"]["responses"]
     assert {"200", "413", "422"} <= set(answer)
+
+
+PROJECT = "/library/projects/{project_id}"
+REQUIRED_PROJECT_FIELDS = {
+    "title",
+    "industry",
+    "investment_min",
+    "investment_max",
+    "payback_months",
+    "jobs_potential",
+    "summary",
+}
+
+
+def test_library_project_bodies_come_from_their_forms(document: dict[str, Any]) -> None:
+    """The level and region of a new project follow from the curator (D29): no body names
+    them; a PATCH changes only the fields it names."""
+    create = _body_schema(document, "/library/projects", "post")
+    assert set(create["properties"]) == set(PROJECT_FIELDS)
+    assert set(create["required"]) == REQUIRED_PROJECT_FIELDS
+    properties = create["properties"]
+    assert properties["industry"]["enum"] == list(INDUSTRY_VALUES)
+    assert properties["investment_min"]["type"] == "string"  # money travels as text
+    assert (properties["payback_months"]["minimum"], properties["payback_months"]["maximum"]) == (
+        1,
+        240,
+    )
+    assert properties["title"]["maxLength"] == 100
+    patch = _body_schema(document, PROJECT, "patch")
+    assert set(patch["properties"]) == set(PROJECT_FIELDS)
+    assert not patch.get("required")
+    adoption = _body_schema(document, f"{PROJECT}/adoptions", "post")
+    assert set(adoption["properties"]) == {"founder_id"}
+    assert not adoption.get("required")  # a founder adopts for themself
+    assert adoption["properties"]["founder_id"]["minimum"] == 1
+
+
+def test_library_operations_document_their_answers(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    listing = paths["/library/projects"]["get"]
+    query = {p["name"]: p["schema"] for p in listing["parameters"] if p["in"] == "query"}
+    assert {"q", "region_code", "industry", "max_investment", "payback", "status", "sort"} <= set(
+        query
+    )
+    assert query["per_page"]["maximum"] == 200
+    assert set(query["status"]["enum"]) == {"", "draft", "published", "retired"}
+    assert set(query["sort"]["enum"]) == {"", "newest", "investment", "outcome"}
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"$ref": "#/components/schemas/Page"} in page["allOf"]
+    assert set(paths["/library/projects"]["post"]["responses"]) >= {"201", "401", "403", "422"}
+    assert set(paths[PROJECT]["get"]["responses"]) >= {"200", "401", "403", "404"}
+    assert set(paths[PROJECT]["patch"]["responses"]) >= {"200", "403", "404", "422"}
+    for action in ("publish", "retire", "revise"):
+        operation = paths[f"{PROJECT}/{action}"]["post"]
+        assert "requestBody" not in operation, action  # a button, nothing to send
+        assert set(operation["responses"]) >= {"200", "401", "403", "404", "409"}, action
+    promote = paths[f"{PROJECT}/promote"]["post"]
+    assert "requestBody" not in promote
+    assert set(promote["responses"]) >= {"201", "403", "404", "409"}
+    adopt = paths[f"{PROJECT}/adoptions"]["post"]["responses"]
+    assert set(adopt) >= {"201", "403", "404", "409", "422"}
+    detail = paths[PROJECT]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    assert {"level", "region_code", "status", "promoted_from_id", "outcome"} <= set(
+        detail["required"]
+    )
+    assert detail["properties"]["investment_min"]["pattern"] == r"^\d+\.\d{2}$"
+    assert detail["properties"]["outcome"]["required"] == ["adopters"]

@@ -511,6 +511,23 @@ def test_every_role_has_a_permission_set() -> None:
         assert Permission.USERS_MANAGE not in ROLE_PERMISSIONS[role]
 
 
+def test_library_permissions_follow_d29() -> None:
+    """Everyone browses their library; staff curate; founders and staff adopt."""
+    holders = {
+        permission: {role for role in Role if permission in ROLE_PERMISSIONS[role]}
+        for permission in (
+            Permission.LIBRARY_BROWSE,
+            Permission.LIBRARY_CURATE,
+            Permission.LIBRARY_ADOPT,
+        )
+    }
+    assert holders == {
+        Permission.LIBRARY_BROWSE: set(Role),
+        Permission.LIBRARY_CURATE: {Role.STAFF},
+        Permission.LIBRARY_ADOPT: {Role.STAFF, Role.FOUNDER},
+    }
+
+
 @pytest.fixture
 def users_by_region(db_session: Any) -> dict[str, int]:
     """One user in each of a few regions (the users table stands in for a scoped table)."""

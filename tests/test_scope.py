@@ -551,3 +551,554 @@ def test_the_founder_portal_shows_only_the_founders_own_record(
     assert own.id_number not in body
     for secret in haikou.secrets:
         assert secret not in body
+
+
+# Project library (D29) ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ProjectRow:
+    """One project, as plain values; its title and summary name it in pages and files."""
+
+    project_id: int
+    title: str
+    summary: str
+
+    @property
+    def secrets(self) -> list[str]:
+        """What an answer about a project the caller may not see must never contain."""
+        return [self.title, self.summary]
+
+
+def make_project_row(region_code: str, status: str, label: str) -> ProjectRow:
+    project = make_project(
+        region_code=region_code,
+        status=status,
+        title=f"{label}·椰林小铺",
+        summary=f"{label}的内部介绍，只有看得见的人能读到。",
+    )
+    return ProjectRow(project.id, project.title, project.summary)
+
+
+def _project_fingerprint(project_id: int) -> tuple[Any, ...]:
+    """Everything a refused request must leave alone: the project, its adoptions, its
+    promotion and the library's audit trail."""
+    db.session.expire_all()
+    project = db.session.get(LibraryProject, project_id)
+    adoptions = db.session.scalar(
+        select(func.count(LibraryAdoption.id)).where(LibraryAdoption.project_id == project_id)
+    )
+    promotions = db.session.scalar(
+        select(func.count(LibraryProject.id)).where(LibraryProject.promoted_from_id == project_id)
+    )
+    audit = db.session.scalar(
+        select(func.count(AuditEntry.id)).where(AuditEntry.action.like("library_%"))
+    )
+    return (
+        project.title,
+        project.status,
+        project.investment_min,
+        project.updated_at,
+        project.published_at,
+        project.status_changed_at,
+        adoptions,
+        promotions,
+        audit,
+    )
+
+
+# (role, caller's region, project's region, project's status): the caller may not see it.
+HIDDEN_PROJECTS = [
+    pytest.param("founder", SANYA, HAIKOU, "published", id="sanya-founder-haikou-project"),
+    pytest.param("founder", HAIKOU, HAIKOU, "draft", id="founder-own-city-draft"),
+    pytest.param("founder", HAIKOU, HAIKOU, "retired", id="founder-own-city-retired"),
+    pytest.param("founder", HAIKOU, PROVINCE, "draft", id="founder-province-draft"),
+    pytest.param("staff", HAIKOU, SANYA, "published", id="haikou-staff-sanya-project"),
+    pytest.param("staff", HAIKOU, SANYA, "draft", id="haikou-staff-sanya-draft"),
+    pytest.param("staff", SANYA, HAIKOU, "published", id="sanya-staff-haikou-project"),
+    pytest.param("staff", HAIKOU, PROVINCE, "draft", id="city-staff-province-draft"),
+    pytest.param("staff", PROVINCE, HAIKOU, "draft", id="province-staff-city-draft"),
+    pytest.param("staff", PROVINCE, HAIKOU, "retired", id="province-staff-city-retired"),
+    pytest.param("staff", PROVINCE, SHANGHAI_DISTRICT, "published", id="other-province"),
+    pytest.param("officer", HAIKOU, HAIKOU, "draft", id="officer-draft"),
+    pytest.param("officer", HAIKOU, SANYA, "published", id="haikou-officer-sanya-project"),
+    pytest.param("officer", PROVINCE, SANYA, "draft", id="province-officer-city-draft"),
+    pytest.param("admin", PROVINCE, HAIKOU, "draft", id="admin-draft"),
+]
+
+
+@pytest.mark.parametrize(("endpoint", "method"), LIBRARY_ID_RULES)
+@pytest.mark.parametrize(("role", "region", "project_region", "status"), HIDDEN_PROJECTS)
+def test_projects_the_caller_may_not_see_look_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+    region: str,
+    project_region: str,
+    status: str,
+) -> None:
+    """Every library rule with an id answers as for an id no row has, and changes nothing."""
+    project = make_project_row(project_region, status, "看不见")
+    before = _project_fingerprint(project.project_id)
+    arguments = {"project_id": project.project_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    for secret in project.secrets:
+        assert secret not in body
+    assert _project_fingerprint(project.project_id) == before
+
+
+# A founder of the caller's own area, for adoption bodies (None: the caller is a founder).
+WRITE_CALLERS = [
+    pytest.param("staff", HAIKOU, SANYA, "published", id="haikou-staff-sanya-project"),
+    pytest.param("staff", PROVINCE, HAIKOU, "draft", id="province-staff-city-draft"),
+    pytest.param("founder", SANYA, HAIKOU, "published", id="sanya-founder-haikou-project"),
+    pytest.param("founder", HAIKOU, HAIKOU, "draft", id="founder-draft"),
+]
+
+
+@pytest.mark.parametrize(("role", "region", "project_region", "status"), WRITE_CALLERS)
+def test_real_changes_to_hidden_projects_change_nothing_through_the_api(
+    api_as: Callable[..., Any], role: str, region: str, project_region: str, status: str
+) -> None:
+    """Not only empty bodies: a real edit, status change, promotion or adoption is refused."""
+    project = make_project_row(project_region, status, "看不见")
+    own_founder_id = make_founder(region_code=region).id
+    db.session.commit()
+    before = _project_fingerprint(project.project_id)
+    api = api_as(role, region)
+    base = f"/api/v1/library/projects/{project.project_id}"
+    founder_id = api.user.founder_id if role == "founder" else own_founder_id
+    calls = [
+        ("patch", base, {"title": "改过的标题", "investment_min": "1.00"}, "update_project"),
+        ("post", f"{base}/publish", None, "publish_project"),
+        ("post", f"{base}/retire", None, "retire_project"),
+        ("post", f"{base}/revise", None, "revise_project"),
+        ("post", f"{base}/promote", None, "promote_project"),
+        ("post", f"{base}/adoptions", {"founder_id": founder_id}, "adopt_project"),
+    ]
+    for verb, path, body, name in calls:
+        response = getattr(api, verb)(path, json=body)
+        expected = EXPECTED_MISSING[(f"api_library.{name}", verb.upper())][role]
+        assert response.status_code == expected, (path, response.get_data(as_text=True))
+        for secret in project.secrets:
+            assert secret not in response.get_data(as_text=True)
+    assert _project_fingerprint(project.project_id) == before
+
+
+@pytest.mark.parametrize(("role", "region", "project_region", "status"), WRITE_CALLERS)
+def test_real_changes_to_hidden_projects_change_nothing_through_the_pages(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    role: str,
+    region: str,
+    project_region: str,
+    status: str,
+) -> None:
+    project = make_project_row(project_region, status, "看不见")
+    own_founder_id = make_founder(region_code=region).id
+    db.session.commit()
+    before = _project_fingerprint(project.project_id)
+    user = login_as(role, region)
+    base = f"/library/projects/{project.project_id}"
+    founder_id = user.founder_id if role == "founder" else own_founder_id
+    calls = [
+        ("edit", project_body(title="改过的标题", investment_min="1.00")),
+        ("publish", {}),
+        ("retire", {}),
+        ("revise", {}),
+        ("promote", {}),
+        ("adopt", {"founder_id": str(founder_id)}),
+    ]
+    for action, data in calls:
+        response = client.post(f"{base}/{action}", data=data)
+        expected = EXPECTED_MISSING[(f"library.{action}", "POST")][role]
+        assert response.status_code == expected, action
+        for secret in project.secrets:
+            assert secret not in response.get_data(as_text=True)
+    assert _project_fingerprint(project.project_id) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), LIBRARY_ID_RULES)
+def test_the_same_projects_are_reachable_by_their_own_curators(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+) -> None:
+    """The control: Sanya's staff get the matrix's answer for staff on a Sanya project."""
+    project = make_project_row(SANYA, "published", "三亚")
+    arguments = {"project_id": project.project_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, "staff", arguments, SANYA
+    )
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)]["staff"], arguments)
+
+
+TO_PROJECT = Redirect("/library/projects/{project_id}")
+# (caller's region, project's region, project's status, endpoint, method, staff's answer):
+# a project the staff see but do not curate is a 403 for every change (D29).
+CURATING = [
+    # Haikou staff read a Hainan province project, and change nothing of it.
+    (HAIKOU, PROVINCE, "published", "api_library.get_project", "GET", 200),
+    (HAIKOU, PROVINCE, "published", "api_library.update_project", "PATCH", 403),
+    (HAIKOU, PROVINCE, "published", "api_library.publish_project", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "api_library.retire_project", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "api_library.revise_project", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "api_library.promote_project", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "library.detail", "GET", 200),
+    (HAIKOU, PROVINCE, "published", "library.edit", "GET", 403),
+    (HAIKOU, PROVINCE, "published", "library.edit", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "library.publish", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "library.retire", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "library.revise", "POST", 403),
+    (HAIKOU, PROVINCE, "published", "library.promote", "POST", 403),
+    # Hainan staff read a published Haikou project; they may only promote it.
+    (PROVINCE, HAIKOU, "published", "api_library.get_project", "GET", 200),
+    (PROVINCE, HAIKOU, "published", "api_library.update_project", "PATCH", 403),
+    (PROVINCE, HAIKOU, "published", "api_library.publish_project", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "api_library.retire_project", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "api_library.revise_project", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "api_library.promote_project", "POST", 201),
+    (PROVINCE, HAIKOU, "published", "library.detail", "GET", 200),
+    (PROVINCE, HAIKOU, "published", "library.edit", "GET", 403),
+    (PROVINCE, HAIKOU, "published", "library.edit", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "library.publish", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "library.retire", "POST", 403),
+    (PROVINCE, HAIKOU, "published", "library.revise", "POST", 403),
+    # Hainan staff curate the province's own projects, drafts included; those are no city
+    # projects to promote.
+    (PROVINCE, PROVINCE, "draft", "api_library.get_project", "GET", 200),
+    (PROVINCE, PROVINCE, "draft", "api_library.update_project", "PATCH", 200),
+    (PROVINCE, PROVINCE, "draft", "api_library.publish_project", "POST", 200),
+    (PROVINCE, PROVINCE, "draft", "api_library.promote_project", "POST", 403),
+    (PROVINCE, PROVINCE, "draft", "library.edit", "GET", 200),
+    (PROVINCE, PROVINCE, "draft", "library.publish", "POST", TO_PROJECT),
+    # Haikou staff curate their own drafts.
+    (HAIKOU, HAIKOU, "draft", "api_library.get_project", "GET", 200),
+    (HAIKOU, HAIKOU, "draft", "api_library.publish_project", "POST", 200),
+    (HAIKOU, HAIKOU, "draft", "library.edit", "GET", 200),
+    (HAIKOU, HAIKOU, "retired", "api_library.revise_project", "POST", 200),
+]
+
+
+@pytest.mark.parametrize(
+    ("region", "project_region", "status", "endpoint", "method", "expected"),
+    [pytest.param(*case, id="-".join(map(str, case[:5]))) for case in CURATING],
+)
+def test_staff_curate_exactly_their_own_regions_projects(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    region: str,
+    project_region: str,
+    status: str,
+    endpoint: str,
+    method: str,
+    expected: Any,
+) -> None:
+    project = make_project_row(project_region, status, "策展")
+    before = _project_fingerprint(project.project_id)
+    arguments = {"project_id": project.project_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, "staff", arguments, region
+    )
+    _assert_outcome(path, response, expected, arguments)
+    if expected == 403:
+        assert _project_fingerprint(project.project_id) == before
+
+
+@pytest.mark.parametrize(("region", "level"), [(HAIKOU, "city"), (PROVINCE, "province")])
+def test_a_new_project_belongs_to_its_curators_region(
+    api_as: Callable[..., Any], region: str, level: str
+) -> None:
+    """The body cannot place a project elsewhere: level and region come from the account."""
+    api = api_as("staff", region)
+    body = project_body(region_code=SANYA, level="city" if level == "province" else "province")
+    response = api.post("/api/v1/library/projects", json=body)
+    assert response.status_code == 201, response.get_data(as_text=True)
+    created = response.get_json()
+    assert (created["region_code"], created["level"], created["status"]) == (region, level, "draft")
+    # A new draft is its curators' alone.
+    path = f"/api/v1/library/projects/{created['id']}"
+    assert api_as("staff", SANYA).get(path).status_code == 404
+    assert api_as("founder", region if region != PROVINCE else HAIKOU).get(path).status_code == 404
+
+
+def test_promotion_is_for_the_provinces_staff_and_happens_once(
+    api_as: Callable[..., Any],
+) -> None:
+    origin = make_project_row(HAIKOU, "published", "推广")
+    db.session.commit()
+    path = f"/api/v1/library/projects/{origin.project_id}/promote"
+    assert api_as("staff", HAIKOU).post(path).status_code == 403
+    assert api_as("staff", SANYA).post(path).status_code == 404
+    assert api_as("staff", "310000").post(path).status_code == 404
+    assert api_as("officer", PROVINCE).post(path).status_code == 403
+    province = api_as("staff", PROVINCE)
+    first = province.post(path)
+    assert first.status_code == 201, first.get_data(as_text=True)
+    promoted = first.get_json()
+    assert (promoted["level"], promoted["region_code"], promoted["status"]) == (
+        "province",
+        PROVINCE,
+        "draft",
+    )
+    assert promoted["promoted_from_id"] == origin.project_id
+    again = province.post(path)
+    assert again.status_code == 409, again.get_data(as_text=True)
+    # The copy is a province draft: only the province's curators see it until published.
+    copy = f"/api/v1/library/projects/{promoted['id']}"
+    assert api_as("founder", HAIKOU).get(copy).status_code == 404
+    assert api_as("staff", HAIKOU).get(copy).status_code == 404
+    assert province.get(copy).status_code == 200
+    assert _project_fingerprint(origin.project_id)[6:8] == (0, 1)
+
+
+# Lists, the API and the export hold only the projects the caller may see ----------------------
+LIBRARY_PROJECTS = {
+    "hk_pub": (HAIKOU, "published", "海口上架"),
+    "hk_draft": (HAIKOU, "draft", "海口草稿"),
+    "hk_retired": (HAIKOU, "retired", "海口下架"),
+    "sy_pub": (SANYA, "published", "三亚上架"),
+    "sy_draft": (SANYA, "draft", "三亚草稿"),
+    "prov_pub": (PROVINCE, "published", "海南省上架"),
+    "prov_draft": (PROVINCE, "draft", "海南省草稿"),
+    "sh_pub": (SHANGHAI_DISTRICT, "published", "杨浦上架"),
+}
+DRAFTS = {"hk_draft", "sy_draft", "prov_draft"}
+
+
+@pytest.fixture
+def library_rows(db_session: Any) -> dict[str, ProjectRow]:
+    """One project of each kind, committed; a Sanya founder adopted Sanya's, so sorting by
+    outcome has a count to join."""
+    rows = {
+        key: make_project_row(region, status, label)
+        for key, (region, status, label) in LIBRARY_PROJECTS.items()
+    }
+    make_adoption(db.session.get(LibraryProject, rows["sy_pub"].project_id))
+    db.session.commit()
+    return rows
+
+
+# (role, region, the projects they see)
+LIBRARY_VIEWERS = [
+    pytest.param("founder", HAIKOU, {"hk_pub", "prov_pub"}, id="haikou-founder"),
+    pytest.param("founder", SANYA, {"sy_pub", "prov_pub"}, id="sanya-founder"),
+    pytest.param("staff", HAIKOU, {"hk_pub", "hk_draft", "hk_retired", "prov_pub"}, id="haikou"),
+    pytest.param("staff", SANYA, {"sy_pub", "sy_draft", "prov_pub"}, id="sanya"),
+    pytest.param("staff", PROVINCE, {"prov_pub", "prov_draft", "hk_pub", "sy_pub"}, id="province"),
+    pytest.param("officer", HAIKOU, {"hk_pub", "prov_pub"}, id="haikou-officer"),
+    pytest.param("officer", PROVINCE, {"prov_pub", "hk_pub", "sy_pub"}, id="province-officer"),
+    pytest.param("admin", PROVINCE, {"hk_pub", "sy_pub", "prov_pub", "sh_pub"}, id="admin"),
+]
+# Query -> whether the answer is the whole visible library (else: a part of it).
+LIBRARY_QUERIES = [
+    pytest.param("", True, id="all"),
+    pytest.param("?q=椰林", True, id="search"),
+    pytest.param("?sort=outcome", True, id="by-outcome"),
+    pytest.param("?sort=investment&max_investment=50000.00", True, id="by-investment"),
+    pytest.param(f"?region_code={HAIKOU}", False, id="haikou-library"),
+    pytest.param(f"?region_code={SANYA}", False, id="sanya-library"),
+    pytest.param("?status=draft", False, id="drafts"),
+]
+
+
+def _shown(text: str, rows: dict[str, ProjectRow]) -> set[str]:
+    return {key for key, row in rows.items() if row.title in text}
+
+
+def _check_shown(shown: set[str], visible: set[str], whole: bool, text: str, rows: Any) -> None:
+    assert shown <= visible
+    if whole:
+        assert shown == visible
+    for key in set(rows) - visible:
+        for secret in rows[key].secrets:
+            assert secret not in text
+
+
+@pytest.mark.parametrize(("query", "whole"), LIBRARY_QUERIES)
+@pytest.mark.parametrize(("role", "region", "visible"), LIBRARY_VIEWERS)
+def test_the_library_page_shows_only_visible_projects(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    library_rows: dict[str, ProjectRow],
+    query: str,
+    whole: bool,
+    role: str,
+    region: str,
+    visible: set[str],
+) -> None:
+    login_as(role, region)
+    response = client.get(f"/library/{query}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    _check_shown(_shown(body, library_rows), visible, whole, body, library_rows)
+
+
+@pytest.mark.parametrize(("query", "whole"), LIBRARY_QUERIES)
+@pytest.mark.parametrize(("role", "region", "visible"), LIBRARY_VIEWERS)
+def test_the_library_export_holds_only_visible_projects(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    library_rows: dict[str, ProjectRow],
+    query: str,
+    whole: bool,
+    role: str,
+    region: str,
+    visible: set[str],
+) -> None:
+    login_as(role, region)
+    response = client.get(f"/library/export.xlsx{query}")
+    try:
+        assert response.status_code == 200
+        text = _exported_text(response)
+    finally:
+        response.close()
+    _check_shown(_shown(text, library_rows), visible, whole, text, library_rows)
+
+
+@pytest.mark.parametrize(("query", "whole"), LIBRARY_QUERIES)
+@pytest.mark.parametrize(("role", "region", "visible"), LIBRARY_VIEWERS)
+def test_the_library_api_holds_only_visible_projects(
+    api_as: Callable[..., Any],
+    library_rows: dict[str, ProjectRow],
+    query: str,
+    whole: bool,
+    role: str,
+    region: str,
+    visible: set[str],
+) -> None:
+    api = api_as(role, region)
+    items = _api_items(api, f"/api/v1/library/projects{query}")
+    by_id = {row.project_id: key for key, row in library_rows.items()}
+    shown = {by_id[item["id"]] for item in items}
+    assert len(shown) == len(items), "a project the test did not make, or one listed twice"
+    if query == "?status=draft":
+        # Any caller may ask for drafts; it only narrows what they already see.
+        assert shown == visible & DRAFTS
+    _check_shown(shown, visible, whole, str(items), library_rows)
+
+
+# Detail pages name nothing the caller may not see ----------------------------------------------
+def test_a_promoted_projects_origin_is_not_linked_for_those_who_cannot_see_it(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    origin = make_project_row(HAIKOU, "published", "海口原创")
+    copy_id = make_project(
+        region_code=PROVINCE, title="省级推广版·椰林小铺", promoted_from_id=origin.project_id
+    ).id
+    db.session.commit()
+    login_as("founder", SANYA)
+    response = client.get(f"/library/projects/{copy_id}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "省级推广版" in body
+    assert f'/library/projects/{origin.project_id}"' not in body
+    assert origin.title not in body
+    # The origin itself answers 404 to the Sanya founder.
+    assert client.get(f"/library/projects/{origin.project_id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("role", "region", "sees"),
+    [
+        pytest.param("staff", HAIKOU, {"海口采纳人"}, id="haikou-staff"),
+        pytest.param("staff", SANYA, {"三亚采纳人"}, id="sanya-staff"),
+        pytest.param("staff", PROVINCE, {"海口采纳人", "三亚采纳人"}, id="province-staff"),
+        pytest.param("founder", HAIKOU, set(), id="another-haikou-founder"),
+    ],
+)
+def test_a_projects_adopters_are_shown_only_within_the_callers_area(
+    client: FlaskClient, login_as: Callable[..., Any], role: str, region: str, sees: set[str]
+) -> None:
+    project = make_project(region_code=PROVINCE)
+    for name, founder_region in (("海口采纳人", HAIKOU), ("三亚采纳人", SANYA)):
+        make_adoption(project, make_founder(region_code=founder_region, name=name))
+    project_id = project.id
+    db.session.commit()
+    login_as(role, region)
+    response = client.get(f"/library/projects/{project_id}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert {name for name in ("海口采纳人", "三亚采纳人") if name in body} == sees
+
+
+# Adoption for a founder outside the caller's area ---------------------------------------------
+ADOPTION_REFUSALS = [
+    # (caller's role and region, the project's region, the founder's region): 422 founder_id
+    pytest.param("staff", HAIKOU, HAIKOU, SANYA, id="haikou-staff-for-a-sanya-founder"),
+    pytest.param("staff", HAIKOU, PROVINCE, SANYA, id="province-project-for-a-sanya-founder"),
+    # Province staff may name a Sanya founder, but a Haikou project is not in their library.
+    pytest.param("staff", PROVINCE, HAIKOU, SANYA, id="haikou-project-for-a-sanya-founder"),
+    pytest.param("founder", HAIKOU, HAIKOU, HAIKOU, id="founder-for-another-founder"),
+]
+
+
+@pytest.mark.parametrize(("role", "region", "project_region", "founder_region"), ADOPTION_REFUSALS)
+def test_adopting_for_a_founder_outside_the_callers_area_is_refused(
+    api_as: Callable[..., Any],
+    role: str,
+    region: str,
+    project_region: str,
+    founder_region: str,
+) -> None:
+    project = make_project_row(project_region, "published", "采纳")
+    founder_id = make_founder(region_code=founder_region, name="别处的创业者").id
+    db.session.commit()
+    before = _project_fingerprint(project.project_id)
+    api = api_as(role, region)
+    response = api.post(
+        f"/api/v1/library/projects/{project.project_id}/adoptions",
+        json={"founder_id": founder_id},
+    )
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert set(response.get_json()["errors"]) == {"founder_id"}
+    assert "别处的创业者" not in response.get_data(as_text=True)
+    assert _project_fingerprint(project.project_id) == before
+
+
+@pytest.mark.parametrize(("role", "region", "project_region", "founder_region"), ADOPTION_REFUSALS)
+def test_the_adopt_page_refuses_a_founder_outside_the_callers_area(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    role: str,
+    region: str,
+    project_region: str,
+    founder_region: str,
+) -> None:
+    project = make_project_row(project_region, "published", "采纳")
+    founder_id = make_founder(region_code=founder_region, name="别处的创业者").id
+    db.session.commit()
+    before = _project_fingerprint(project.project_id)
+    login_as(role, region)
+    response = client.post(
+        f"/library/projects/{project.project_id}/adopt", data={"founder_id": str(founder_id)}
+    )
+    assert response.status_code == 200
+    assert "别处的创业者" not in response.get_data(as_text=True)
+    assert _project_fingerprint(project.project_id) == before
+
+
+def test_province_staff_adopt_a_province_project_for_a_sanya_founder(
+    api_as: Callable[..., Any],
+) -> None:
+    """The control: a founder of the caller's area, a project in the founder's library."""
+    project = make_project_row(PROVINCE, "published", "采纳")
+    founder_id = make_founder(region_code=SANYA).id
+    db.session.commit()
+    response = api_as("staff", PROVINCE).post(
+        f"/api/v1/library/projects/{project.project_id}/adoptions",
+        json={"founder_id": founder_id},
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["founder_id"] == founder_id

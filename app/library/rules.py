@@ -69,7 +69,11 @@ def _money(value: Any) -> Decimal | None:
         amount = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         return None
-    if not amount.is_finite() or amount != amount.quantize(Decimal("0.01")):
+    if not amount.is_finite():
+        return None
+    if abs(amount) > MAX_INVESTMENT:
+        return amount  # the range check refuses it (and quantize fails beyond 28 digits)
+    if amount != amount.quantize(Decimal("0.01")):
         return None
     return amount
 
