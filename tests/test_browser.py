@@ -268,6 +268,7 @@ def test_phone_navigation_and_language_switch(browser: Browser, live_server: str
         expect(toggler).to_be_visible()
         regions_link = page.locator("#main-nav").get_by_role("link", name="Regions")
         expect(regions_link).to_be_hidden()
+        page.wait_for_load_state("load")  # Bootstrap's script runs the menu toggler
         toggler.click()
         expect(regions_link).to_be_visible()
         regions_link.click()
@@ -419,6 +420,8 @@ def test_a_founder_on_a_phone_browses_the_library_and_adopts_a_project(
     with _page(browser, **PHONE) as page:
         page.goto(f"{live_server}/login")
         _sign_in(page, FOUNDER_USERNAME, FOUNDER_PASSWORD)
+        expect(page.locator("[data-testid=my-record-title]")).to_be_visible()
+        page.wait_for_load_state("load")  # Bootstrap's script runs the menu toggler
         page.locator(".navbar-toggler").click()
         page.locator("#main-nav").get_by_role("link", name="Project library").click()
         cards = page.locator("[data-testid=project-card]")
