@@ -217,14 +217,20 @@ def _padded_frame(rows: list[list[Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, dtype=object)
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _decode_csv(data: bytes) -> str:
     """UTF-8 (with or without BOM), UTF-16 with BOM, else GB18030 (Chinese Excel's "CSV")."""
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return data.decode("utf-16")
-    try:
+    if _is_utf8(data):
         return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
     try:
         return data.decode("gb18030")
     except UnicodeDecodeError:
@@ -400,6 +406,12 @@ class StreamedSheet:
         """Write one row; text is formula-escaped."""
         self._worksheet.append([escape_formula(value) for value in values])
         self.row_count += 1
+
+    def formatted(self, value: Any, number_format: str) -> WriteOnlyCell:
+        """A cell for `append` that keeps a number format (money as #,##0.00, say)."""
+        cell = WriteOnlyCell(self._worksheet, value=escape_formula(value))
+        cell.number_format = number_format
+        return cell
 
 
 class StreamedWorkbook:

@@ -72,8 +72,10 @@ ProgressFactory = Callable[[str, int], AbstractContextManager[ProgressBar]]
 
 
 class _SilentBar:
+    """A progress bar for small seeds: nothing worth showing."""
+
     def update(self, n_steps: int) -> None:
-        pass
+        """Small seeds finish before progress would mean anything."""
 
 
 @contextlib.contextmanager

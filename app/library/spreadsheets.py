@@ -24,7 +24,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.worksheet.datavalidation import DataValidation
 from sqlalchemy import Select, insert, select
@@ -46,6 +45,7 @@ from app.core.spreadsheets import (
 )
 from app.extensions import db
 from app.founders.models import ImportMode
+from app.library.forms import LEVEL_LABELS, STATUS_LABELS
 from app.library.models import LibraryProject, ProjectLevel, ProjectStatus
 from app.library.rules import PROJECT_FIELDS, CleanProject, check_project
 from app.regions.queries import get_region
@@ -161,12 +161,6 @@ INDUSTRY_NAMES_ZH: dict[str, tuple[str, ...]] = {
     Industry.OTHER: ("其他", "其它"),
 }
 
-LEVEL_LABELS = {ProjectLevel.PROVINCE: _l("Province"), ProjectLevel.CITY: _l("City")}
-STATUS_LABELS = {
-    ProjectStatus.DRAFT: _l("Draft"),
-    ProjectStatus.PUBLISHED: _l("Published"),
-    ProjectStatus.RETIRED: _l("Retired"),
-}
 
 # The template's example row: the import skips a row with exactly this title, so an
 # example left in the filled template never becomes a project.
@@ -594,13 +588,9 @@ def _write_projects(sheet: StreamedSheet, stmt: Select) -> int:
     industries = {code.value: str(label) for code, label in INDUSTRY_LABELS.items()}
     levels = {code.value: str(label) for code, label in LEVEL_LABELS.items()}
     statuses = {code.value: str(label) for code, label in STATUS_LABELS.items()}
-    # StreamedSheet writes plain values; money cells carry their own number format.
-    worksheet = sheet._worksheet
 
-    def money(amount: Decimal) -> WriteOnlyCell:
-        cell = WriteOnlyCell(worksheet, value=amount)
-        cell.number_format = MONEY_FORMAT
-        return cell
+    def money(amount: Decimal) -> Any:
+        return sheet.formatted(amount, MONEY_FORMAT)
 
     count = 0
     with db.session.execute(stmt.execution_options(yield_per=FETCH_ROWS)) as result:

@@ -409,12 +409,12 @@ def test_export_writes_only_the_rows_passed_escaped_with_an_info_sheet(exported)
     assert first["Title"] == "'=1+1"
     assert first["Summary"] == "'+SUM(A1)"
     assert first["Industry"] == "Catering"
-    assert (first["Level"], first["Region code"], first["Status"]) == ("City", HAIKOU, "Draft")
+    assert (first["Level"], first["Region code"], first["Status"]) == ("City project", HAIKOU, "Draft")
     assert first["Published on"] is None
     assert second["Promoted from project"] == origin.id
     assert second["Lowest investment (yuan)"] == pytest.approx(12345.6)
     assert second["Published on"].date().isoformat() == "2026-03-02"
-    assert (second["Level"], second["Status"]) == ("Province", "Published")
+    assert (second["Level"], second["Status"]) == ("Province project", "Published")
     assert projects.cell(row=3, column=7).number_format == "#,##0.00"
     assert "不导出" not in {row[1] for row in rows}
 
