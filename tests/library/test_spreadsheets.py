@@ -409,7 +409,11 @@ def test_export_writes_only_the_rows_passed_escaped_with_an_info_sheet(exported)
     assert first["Title"] == "'=1+1"
     assert first["Summary"] == "'+SUM(A1)"
     assert first["Industry"] == "Catering"
-    assert (first["Level"], first["Region code"], first["Status"]) == ("City project", HAIKOU, "Draft")
+    assert (first["Level"], first["Region code"], first["Status"]) == (
+        "City project",
+        HAIKOU,
+        "Draft",
+    )
     assert first["Published on"] is None
     assert second["Promoted from project"] == origin.id
     assert second["Lowest investment (yuan)"] == pytest.approx(12345.6)
