@@ -85,8 +85,10 @@ def register_url_converters(app: Flask) -> None:
 def register_models(app: Flask) -> None:
     """Import every feature's models so metadata (and `flask db migrate`) sees all tables."""
     import app.auth.models
+    import app.businesses.models
     import app.core.audit
     import app.founders.models
+    import app.incubation.models
     import app.library.models
     import app.regions.models
     import app.training.models  # noqa: F401
@@ -146,9 +148,13 @@ def register_blueprints(app: Flask) -> None:
     from app.admin.views import admin_bp
     from app.auth.api import auth_api_bp
     from app.auth.views import auth_bp
+    from app.businesses.api import businesses_api_bp
+    from app.businesses.views import businesses_bp
     from app.core.openapi import openapi_bp
     from app.founders.api import founders_api_bp
     from app.founders.views import founders_bp
+    from app.incubation.api import incubation_api_bp
+    from app.incubation.views import incubation_bp
     from app.library.api import library_api_bp
     from app.library.views import library_bp
     from app.main.views import main_bp
@@ -165,11 +171,15 @@ def register_blueprints(app: Flask) -> None:
         founders_bp,
         training_bp,
         library_bp,
+        businesses_bp,
+        incubation_bp,
         auth_api_bp,
         regions_api_bp,
         founders_api_bp,
         training_api_bp,
         library_api_bp,
+        businesses_api_bp,
+        incubation_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)

@@ -297,4 +297,9 @@ def test_library_operations_document_their_answers(document: dict[str, Any]) -> 
         detail["required"]
     )
     assert detail["properties"]["investment_min"]["pattern"] == r"^\d+\.\d{2}$"
-    assert detail["properties"]["outcome"]["required"] == ["adopters"]
+    assert detail["properties"]["outcome"]["required"] == [
+        "adopters",
+        "businesses",
+        "operating",
+        "jobs",
+    ]

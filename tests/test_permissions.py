@@ -30,7 +30,8 @@ from app.core.permissions import (
     scoped,
 )
 from app.extensions import db
-from app.founders.models import FounderImport
+from app.founders.models import Founder, FounderImport
+from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder, make_user
 from tests.library.factories import make_project
 from tests.training.factories import make_cohort, make_enrollment, make_institution
@@ -230,6 +231,34 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_library.promote_project", "POST"): row(401, 403, 403, 403, 403),  # city staff
     # Staff must name the founder; a founder adopts for themself.
     ("api_library.adopt_project", "POST"): row(401, 403, 422, 403, 201),
+    # Business pages (SPEC §4, §8): staff write; staff, officers and admins read; a founder
+    # has their own "my business" page instead. Ids name a business of the staff's region,
+    # or the founder's own business when a founder asks.
+    ("businesses.index", "GET"): founder_reader_page(),
+    ("businesses.detail", "GET"): founder_reader_page(),
+    ("businesses.new", "GET"): staff_page(),
+    ("businesses.new", "POST"): staff_page(),
+    ("businesses.edit", "GET"): staff_page(),
+    # An empty form changes nothing (WTForms keeps the record's values): saved, redirected.
+    ("businesses.edit", "POST"): staff_page(Redirect("/businesses/{business_id}")),
+    # An empty observation re-renders the business page with the form's errors.
+    ("businesses.add_observation", "POST"): staff_page(422),
+    ("businesses.my_business", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    ("businesses.my_business", "POST"): row(TO_LOGIN, 403, 403, 403, 200),
+    ("businesses.reports", "GET"): staff_page(),
+    ("businesses.verify_report", "POST"): staff_page(Redirect("/businesses/reports")),
+    # An empty question is refused with a message on the queue page.
+    ("businesses.query_report", "POST"): staff_page(Redirect("/businesses/reports")),
+    # Businesses API: staff write and review; staff, officers and admins read; a founder
+    # reads their own businesses and reports on them.
+    ("api_businesses.create_business", "POST"): staff_api(422),
+    ("api_businesses.list_businesses", "GET"): row(401, 200, 200, 200, 200),
+    ("api_businesses.get_business", "GET"): row(401, 200, 200, 200, 200),
+    ("api_businesses.update_business", "PATCH"): staff_api(200),
+    ("api_businesses.create_observation", "POST"): row(401, 403, 422, 403, 422),
+    ("api_businesses.list_reports", "GET"): staff_api(200),
+    ("api_businesses.verify_observation", "POST"): staff_api(200),
+    ("api_businesses.query_observation", "POST"): staff_api(422),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -272,6 +301,19 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_library.revise_project", "POST"): staff_api(404),
     ("api_library.promote_project", "POST"): staff_api(404),
     ("api_library.adopt_project", "POST"): row(401, 403, 404, 403, 404),
+    ("businesses.detail", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("businesses.edit", "GET"): staff_page(404),
+    ("businesses.edit", "POST"): staff_page(404),
+    ("businesses.add_observation", "POST"): staff_page(404),
+    ("businesses.my_business", "GET"): row(TO_LOGIN, 403, 403, 403, 404),
+    ("businesses.my_business", "POST"): row(TO_LOGIN, 403, 403, 403, 404),
+    ("businesses.verify_report", "POST"): staff_page(404),
+    ("businesses.query_report", "POST"): staff_page(404),
+    ("api_businesses.get_business", "GET"): row(401, 404, 404, 404, 404),
+    ("api_businesses.update_business", "PATCH"): staff_api(404),
+    ("api_businesses.create_observation", "POST"): row(401, 403, 404, 403, 404),
+    ("api_businesses.verify_observation", "POST"): staff_api(404),
+    ("api_businesses.query_observation", "POST"): staff_api(404),
 }
 
 
@@ -299,6 +341,19 @@ def _existing_import_id(user: User | None) -> int:
     return founder_import.id
 
 
+def _existing_business_id(user: User | None) -> int:
+    """A business of the staff's region; a founder asking gets their own business."""
+    if user is not None and user.founder_id is not None:
+        return make_business(db.session.get(Founder, user.founder_id)).id
+    return make_business(make_founder(region_code=STAFF_REGION)).id
+
+
+def _existing_observation_id(user: User | None) -> int:
+    """A founder's self-report waiting for review, on a business of the staff's region."""
+    business = make_business(make_founder(region_code=STAFF_REGION))
+    return make_observation(business, source="founder").id
+
+
 def _existing_enrollment_id(user: User | None) -> int:
     return make_enrollment(make_cohort(region_code=STAFF_REGION)).id
 
@@ -314,6 +369,8 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "enrollment_id": _existing_enrollment_id,
     # Published, so every role's user sees it; Haikou's, so the Haikou staff curate it.
     "project_id": lambda user: make_project(region_code=STAFF_REGION).id,
+    "business_id": _existing_business_id,
+    "observation_id": _existing_observation_id,
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -323,6 +380,8 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "cohort_id": MISSING_ID,
     "enrollment_id": MISSING_ID,
     "project_id": MISSING_ID,
+    "business_id": MISSING_ID,
+    "observation_id": MISSING_ID,
 }
 
 

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import Field, Form
+from wtforms import DecimalField, Field, Form
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import ValidationError
 
@@ -170,3 +171,14 @@ class NotAnIdNumber:
                     )
                 )
             )
+
+
+class MoneyField(DecimalField):
+    """An amount in yuan; NaN and infinities are refused as not an amount."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        """Parse like DecimalField, then refuse what is not a finite number."""
+        super().process_formdata(valuelist)
+        if isinstance(self.data, Decimal) and not self.data.is_finite():
+            self.data = None
+            raise ValueError(str(_l('Enter an amount in yuan, like "50000.00".')))

@@ -162,6 +162,9 @@ def describe_filters(
     if filters.training_status:
         label = TRAINING_STATUS_LABELS.get(filters.training_status, filters.training_status)
         lines.append((_("Training"), str(label)))
+    if filters.has_business:
+        owns = filters.has_business == "yes"
+        lines.append((_("Business"), _("Has a business") if owns else _("No business yet")))
     if filters.registered_from:
         lines.append((_("Registered from"), filters.registered_from.isoformat()))
     if filters.registered_to:

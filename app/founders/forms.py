@@ -174,6 +174,16 @@ class FounderFilterForm(AppForm):
         choices=lambda: with_blank(training_status_choices()),
         validators=[Optional()],
     )
+    has_business = SelectField(
+        _l("Business"),
+        choices=lambda: with_blank(
+            [
+                SelectChoice("yes", str(_l("Has a business"))),
+                SelectChoice("no", str(_l("No business yet"))),
+            ]
+        ),
+        validators=[Optional()],
+    )
     registered_from = DateField(_l("Registered from"), validators=[Optional(), REGISTER_DATES])
     registered_to = DateField(_l("Registered to"), validators=[Optional(), REGISTER_DATES])
 

@@ -71,11 +71,17 @@ def build_journey(
     founder: Founder,
     enrollments: Iterable[Enrollment],
     adoptions: Iterable[LibraryAdoption] = (),
+    *,
+    opened_on: Iterable[date] = (),
+    incubated_on: Iterable[date] = (),
 ) -> Journey:
-    """The founder's milestones from the records that exist today."""
+    """The founder's milestones from the records that exist today: `opened_on` are their
+    businesses' opening days, `incubated_on` their residencies' first days."""
     reached = {
         "registered": founder.registered_on,
         "trained": first_passed_entrepreneurship_on(enrollments),
         "adopted": min((adoption.adopted_on for adoption in adoptions), default=None),
+        "opened": min(opened_on, default=None),
+        "incubated": min(incubated_on, default=None),
     }
     return Journey(tuple(Milestone(key, str(label), reached.get(key)) for key, label in MILESTONES))

@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select, select
 
 from app.auth.models import User
+from app.businesses.models import Business
 from app.core.errors import NotFound
 from app.core.permissions import scoped
 from app.extensions import db
@@ -30,6 +31,7 @@ class FounderFilters:
     region_code: str | None = None
     target_group: str | None = None
     training_status: str | None = None
+    has_business: str | None = None
     registered_from: date | None = None
     registered_to: date | None = None
 
@@ -68,6 +70,9 @@ def list_founders_stmt(user: Any, filters: FounderFilters = FounderFilters()) ->
         stmt = stmt.where(Founder.target_group == filters.target_group)
     if filters.training_status:
         stmt = stmt.where(training_status_clause(filters.training_status, Founder.id))
+    if filters.has_business:
+        owns = select(Business.id).where(Business.founder_id == Founder.id).exists()
+        stmt = stmt.where(owns if filters.has_business == "yes" else ~owns)
     if filters.registered_from:
         stmt = stmt.where(Founder.registered_on >= filters.registered_from)
     if filters.registered_to:

@@ -19,6 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.operations import create_user
+from app.businesses.queries import list_businesses_of_founder
 from app.core.api import form_errors
 from app.core.dates import today_in_china
 from app.core.db import mark_request_as_writing, utcnow
@@ -51,6 +52,7 @@ from app.founders.queries import (
     list_founders_stmt,
 )
 from app.founders.rules import FOUNDER_FIELDS
+from app.incubation.queries import list_residencies_of_founder
 from app.integrity.queries import get_integrity_standing
 from app.library.queries import list_adoptions_of_founder
 from app.regions.queries import region_choices_in_scope
@@ -139,15 +141,33 @@ def _founder_form_is_valid(
     return not errors
 
 
-def _render_detail(founder: Founder, *, full_id_number: str | None = None) -> Any:
+def _founder_story(founder: Founder) -> dict[str, Any]:
+    """Everything the founder page and the founder's own page show besides the profile."""
     enrollments = list_enrollments_of_founder(founder.id)
     adoptions = list_adoptions_of_founder(founder.id)
+    businesses = list_businesses_of_founder(founder.id)
+    residencies = list_residencies_of_founder(founder.id)
+    journey = build_journey(
+        founder,
+        enrollments,
+        adoptions,
+        opened_on=[business.opened_on for business in businesses],
+        incubated_on=[residency.starts_on for residency in residencies],
+    )
+    return {
+        "journey": journey,
+        "enrollments": enrollments,
+        "adoptions": adoptions,
+        "businesses": businesses,
+        "residencies": residencies,
+    }
+
+
+def _render_detail(founder: Founder, *, full_id_number: str | None = None) -> Any:
     return render_template(
         "founders/detail.html",
         founder=founder,
-        journey=build_journey(founder, enrollments, adoptions),
-        enrollments=enrollments,
-        adoptions=adoptions,
+        **_founder_story(founder),
         integrity=get_integrity_standing(founder.id),
         account=get_account_of_founder(founder.id),
         full_id_number=full_id_number,
@@ -247,14 +267,10 @@ def create_account(founder_id: int) -> Any:
 def my_record() -> Any:
     """The founder's own record on their phone: profile (masked ID), trainings, certificates."""
     founder = get_founder_in_scope(current_user, current_user.founder_id or 0)
-    enrollments = list_enrollments_of_founder(founder.id)
-    adoptions = list_adoptions_of_founder(founder.id)
     return render_template(
         "founders/me.html",
         founder=founder,
-        journey=build_journey(founder, enrollments, adoptions),
-        enrollments=enrollments,
-        adoptions=adoptions,
+        **_founder_story(founder),
         integrity=get_integrity_standing(founder.id),
     )
 

@@ -50,10 +50,15 @@ library_api_bp = Blueprint("api_library", __name__, url_prefix="/api/v1")
 MONEY = {"type": "string", "pattern": r"^\d+\.\d{2}$"}
 OUTCOME_SCHEMA = {
     "type": "object",
-    "description": "adopters today; businesses opened, 12-month survival and jobs join "
-    "with the businesses and KPI features",
-    "properties": {"adopters": {"type": "integer"}},
-    "required": ["adopters"],
+    "description": "adopters; businesses naming the project, the operating ones and their "
+    "employees (jobs); 12-month survival joins with the KPI feature",
+    "properties": {
+        "adopters": {"type": "integer"},
+        "businesses": {"type": "integer"},
+        "operating": {"type": "integer"},
+        "jobs": {"type": "integer"},
+    },
+    "required": ["adopters", "businesses", "operating", "jobs"],
 }
 PROJECT_SCHEMA: dict[str, Any] = {
     "type": "object",

@@ -8,13 +8,11 @@ operations apply; the forms describe the shape of the input.
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 from wtforms import (
-    DecimalField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -25,7 +23,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from app.core.db import MAX_ID
-from app.core.forms import AppForm, NotAnIdNumber, empty_to_none, strip, with_blank
+from app.core.forms import AppForm, MoneyField, NotAnIdNumber, empty_to_none, strip, with_blank
 from app.core.industries import industry_choices
 from app.founders.forms import IMPORT_MODE_LABELS
 from app.founders.models import ImportMode
@@ -68,17 +66,6 @@ def _text(label: object, name: str, *, required: bool = False, area: bool = True
         validators=[first, Length(max=TEXT_LIMITS[name])],
         render_kw={"rows": 3} if area else None,
     )
-
-
-class MoneyField(DecimalField):
-    """An amount in yuan; NaN and infinities are refused as not an amount."""
-
-    def process_formdata(self, valuelist: list[Any]) -> None:
-        """Parse like DecimalField, then refuse what is not a finite number."""
-        super().process_formdata(valuelist)
-        if isinstance(self.data, Decimal) and not self.data.is_finite():
-            self.data = None
-            raise ValueError(str(_l('Enter an amount in yuan, like "50000.00".')))
 
 
 def _money(label: object, *, required: bool = True, description: object = None) -> MoneyField:

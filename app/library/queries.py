@@ -11,8 +11,8 @@ Who sees what (D29):
   of the province's cities (to promote the good ones);
 - admins see every published project. Drafts are never shown to anyone but their curators.
 
-Outcomes are counted in SQL (GROUP BY). Today that is the adopters; businesses opened,
-their 12-month survival and jobs join when the businesses and KPI features land.
+Outcomes are counted in SQL (GROUP BY): adopters, businesses that name the project, the
+operating ones and their jobs; 12-month survival joins with the KPI feature.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 
+from app.businesses.models import Business, BusinessStatus
 from app.core.errors import NotFound
 from app.core.permissions import Role, scoped
 from app.extensions import db
@@ -95,13 +96,23 @@ class ProjectFilters:
 
 @dataclass(frozen=True)
 class ProjectOutcome:
-    """What became of a project's adopters; businesses, survival and jobs come later."""
+    """What became of a project: adopters, businesses that name it, and the jobs those
+    businesses hold now (employees of the operating ones). 12-month survival joins with
+    the KPI feature."""
 
     adopters: int = 0
+    businesses: int = 0
+    operating: int = 0
+    jobs: int = 0
 
     def as_json(self) -> dict[str, Any]:
         """The API's `outcome` object."""
-        return {"adopters": self.adopters}
+        return {
+            "adopters": self.adopters,
+            "businesses": self.businesses,
+            "operating": self.operating,
+            "jobs": self.jobs,
+        }
 
 
 def _adopter_counts() -> Any:
@@ -188,13 +199,33 @@ def project_outcomes(project_ids: Iterable[int]) -> dict[int, ProjectOutcome]:
     outcomes = {project_id: ProjectOutcome() for project_id in ids}
     if not ids:
         return outcomes
-    stmt = (
-        select(LibraryAdoption.project_id, func.count(LibraryAdoption.id))
-        .where(LibraryAdoption.project_id.in_(ids))
-        .group_by(LibraryAdoption.project_id)
+    adopters = dict(
+        db.session.execute(
+            select(LibraryAdoption.project_id, func.count(LibraryAdoption.id))
+            .where(LibraryAdoption.project_id.in_(ids))
+            .group_by(LibraryAdoption.project_id)
+        ).all()
     )
-    for project_id, adopters in db.session.execute(stmt):
-        outcomes[project_id] = ProjectOutcome(adopters=adopters)
+    is_operating = Business.status == BusinessStatus.OPERATING
+    business_counts = db.session.execute(
+        select(
+            Business.library_project_id,
+            func.count(Business.id),
+            func.count(Business.id).filter(is_operating),
+            func.coalesce(func.sum(Business.employees).filter(is_operating), 0),
+        )
+        .where(Business.library_project_id.in_(ids))
+        .group_by(Business.library_project_id)
+    )
+    counted = {row[0]: row[1:] for row in business_counts}
+    for project_id in ids:
+        businesses, operating, jobs = counted.get(project_id, (0, 0, 0))
+        outcomes[project_id] = ProjectOutcome(
+            adopters=adopters.get(project_id, 0),
+            businesses=businesses,
+            operating=operating,
+            jobs=int(jobs),
+        )
     return outcomes
 
 

@@ -16,6 +16,7 @@ from app.library.queries import (
     list_projects_stmt,
     project_outcomes,
 )
+from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder, make_user
 from tests.library.factories import make_adoption, make_project
 
@@ -213,8 +214,29 @@ def test_outcomes_count_adopters(db_session):
     outcomes = project_outcomes([popular.id, quiet.id])
     assert outcomes[popular.id].adopters == 3
     assert outcomes[quiet.id].adopters == 0
-    assert outcomes[popular.id].as_json() == {"adopters": 3}
+    assert outcomes[popular.id].as_json() == {
+        "adopters": 3,
+        "businesses": 0,
+        "operating": 0,
+        "jobs": 0,
+    }
     assert project_outcomes([]) == {}
+
+
+def test_outcomes_count_businesses_operating_and_their_jobs(db_session):
+    project = make_project(region_code="460100")
+    other = make_project(region_code="460100")
+    make_business(library_project_id=project.id, employees_at_opening=4)
+    suspended = make_business(library_project_id=project.id, employees_at_opening=2)
+    make_observation(suspended, status="suspended", employees=1)
+    closed = make_business(library_project_id=project.id, employees_at_opening=5)
+    make_observation(closed, status="closed")
+    make_business(library_project_id=other.id, employees_at_opening=7)
+    make_business(employees_at_opening=9)  # names no project
+
+    outcome = project_outcomes([project.id])[project.id]
+
+    assert (outcome.businesses, outcome.operating, outcome.jobs) == (3, 1, 4)
 
 
 def test_adoptions_of_a_founder_come_with_their_projects(db_session):

@@ -1,0 +1,1 @@
+"""Businesses founders open and their status history (SPEC §8)."""

@@ -1,0 +1,1 @@
+"""Incubation bases and the businesses they host (SPEC §8)."""
