@@ -243,9 +243,14 @@ def update_business(
 
 def _lock(business: Business) -> None:
     """Hold the business row until commit (PostgreSQL: FOR UPDATE; SQLite writers hold the
-    database lock from their BEGIN) and reload it, so checks see the latest state."""
+    database lock from their BEGIN) and reload it, so checks see the latest state.
+
+    The lock is taken on the bare row: the business's joined relationships would put it
+    on the nullable side of an outer join, which PostgreSQL refuses to lock.
+    """
     db.session.flush()
-    db.session.refresh(business, with_for_update=True)
+    db.session.execute(select(Business.id).where(Business.id == business.id).with_for_update())
+    db.session.refresh(business)
 
 
 def _earliest_observation_on(business_id: int) -> date | None:

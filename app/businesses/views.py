@@ -36,6 +36,7 @@ from app.businesses.queries import (
 from app.businesses.rules import BUSINESS_FIELDS, OBSERVATION_FIELDS
 from app.core.api import form_errors
 from app.core.dates import today_in_china
+from app.core.db import MAX_ID
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
@@ -43,6 +44,7 @@ from app.core.permissions import Permission, has_permission, permission_required
 from app.core.security import safe_next_url
 from app.extensions import db
 from app.founders.queries import get_founder_in_scope
+from app.incubation.queries import list_residencies_of_business
 from app.regions.queries import region_choices_in_scope
 
 businesses_bp = Blueprint("businesses", __name__)
@@ -107,7 +109,11 @@ def new() -> Any:
     founder = None
     if not form.is_submitted():
         founder_id = request.args.get("founder_id", type=int)
-        founder = get_founder_in_scope(current_user, founder_id) if founder_id else None
+        if founder_id is not None:
+            # An id beyond any row is as absent as any other (and must not reach the database).
+            founder = get_founder_in_scope(
+                current_user, founder_id if 1 <= founder_id <= MAX_ID else 0
+            )
         if founder is not None:
             form.founder_id.data = founder.id
             form.region_code.data = founder.region_code
@@ -150,6 +156,7 @@ def _render_detail(business: Business, observation_form: ObservationForm | None 
         "businesses/detail.html",
         business=business,
         observations=list_observations(business.id),
+        residencies=list_residencies_of_business(business.id),
         observation_form=observation_form or ObservationForm(formdata=None),
         review_form=ReviewForm(),
         may_write=has_permission(current_user, Permission.BUSINESSES_WRITE),
@@ -276,7 +283,7 @@ def query_report(observation_id: int) -> Any:
     if form.validate_on_submit():
         try:
             operations.query_observation(current_user, observation, form.note.data)
-        except Conflict as error:
+        except (Conflict, ValidationFailed) as error:  # e.g. a question of only spaces
             db.session.rollback()
             flash(error.message, "warning")
         else:

@@ -1,13 +1,15 @@
-"""`flask demo seed`: write the synthetic founders and training, then the demo accounts.
+"""`flask demo seed`: write the synthetic founders and training, the demo accounts, the
+library, then businesses with their observations and the incubation bases.
 
 Built for a million founders: rows are plain dicts (never one ORM object per row) written
 a batch at a time (`bulk.insert_rows`: COPY on PostgreSQL, a batched Core INSERT on
 SQLite). Founders stream through in batches of 5,000, each written with its cohorts and
 enrollments; founder ids are assigned here, so no RETURNING is needed, and nothing about a
 founder is kept once its batch is written except its ID number's digits (to keep them
-unique). Like a job, the seed commits per stage (catalogue, each batch, accounts and the
-audit entry), so a large run never holds one huge transaction. The same seed and `as_of`
-give the same data.
+unique). Businesses are planned from the founders read back in id ranges, the same way.
+Like a job, the seed commits per stage (catalogue, each batch, accounts and library, each
+business batch, incubation and the audit entry), so a large run never holds one huge
+transaction. The same seed and `as_of` give the same data.
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ from app.core.audit import record_audit
 from app.core.db import utcnow
 from app.core.permissions import Role
 from app.demo.bulk import insert_rows, move_id_sequence_past
+from app.demo.businesses import write_businesses
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
+from app.demo.incubation import ResidentPool, write_incubation
 from app.demo.library import write_library
 from app.demo.training import (
     CourseInfo,
@@ -112,7 +116,8 @@ def seed_demo_data(
     progress: ProgressFactory | None = None,
     seed: int = SEED,
 ) -> SeedSummary:
-    """Create founders, institutions, courses, cohorts, enrollments and the demo accounts.
+    """Create founders, institutions, courses, cohorts, enrollments, the demo accounts, the
+    library, businesses with observations, and incubation bases with residents.
 
     Commits after each stage. Refuses (DemoSeedRefused) when founders exist already.
     """
@@ -152,6 +157,20 @@ def seed_demo_data(
     library_counts = write_library(
         _random_stream(seed, "library"), as_of=as_of, showcase_founder_id=showcase_id
     )
+    db.session.commit()
+    residents = ResidentPool(_random_stream(seed, "residents"))
+    business_counts = write_businesses(
+        _random_stream(seed, "businesses"),
+        as_of=as_of,
+        now=now,
+        founder_count=founder_count,
+        showcase_founder_id=showcase_id,
+        progress=progress or _no_progress,
+        on_business=residents.offer,
+    )
+    incubation_counts = write_incubation(
+        _random_stream(seed, "incubation"), residents, as_of=as_of, now=now
+    )
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,
@@ -159,6 +178,8 @@ def seed_demo_data(
         "cohorts": planner.cohort_count,
         **counts,
         **library_counts,
+        **business_counts,
+        **incubation_counts,
         "accounts": len(summary.logins),
     }
     record_audit(None, "demo.seed", ("demo", None), None, {"as_of": as_of, **summary.counts})

@@ -14,6 +14,7 @@ from click.testing import Result
 from sqlalchemy import func, select
 
 from app.auth.models import User
+from app.businesses.models import Business, Observation
 from app.cli import seed_demo_command
 from app.core.audit import AuditEntry
 from app.core.dates import CHINA_TIME, today_in_china
@@ -23,6 +24,7 @@ from app.demo.library import DEMO_PROJECTS, project_rows
 from app.demo.names import person_name
 from app.extensions import db
 from app.founders.models import Education, Founder, TargetGroup
+from app.incubation.models import IncubationBase, Residency
 from app.library.models import LibraryAdoption, LibraryProject
 from app.library.rules import PROJECT_FIELDS, check_project
 from app.regions.models import Region
@@ -202,7 +204,11 @@ def test_one_audit_entry_for_the_run_and_logins_saved(seeded):
     assert entries[0].after["library_adoptions"] == db.session.scalar(
         select(func.count()).select_from(LibraryAdoption)
     )
+    assert entries[0].after["businesses"] == db.session.scalar(
+        select(func.count()).select_from(Business)
+    )
     assert "library_projects" in seeded.result.output
+    assert "businesses" in seeded.result.output
     saved = (seeded.instance / "demo-logins.txt").read_text(encoding="utf-8")
     assert saved.count("password:") == 5
 
@@ -274,35 +280,29 @@ def test_adoptions_are_of_published_projects_the_founder_can_see(seeded):
     assert db.session.scalar(adopted) is not None
 
 
+SEEDED_MODELS = (
+    Founder,
+    Cohort,
+    Enrollment,
+    Institution,
+    User,
+    AuditEntry,
+    LibraryProject,
+    LibraryAdoption,
+    Business,
+    Observation,
+    IncubationBase,
+    Residency,
+)
+
+
 def test_a_second_run_creates_nothing(seeded, app):
-    counts = [
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (
-            Founder,
-            Cohort,
-            Enrollment,
-            Institution,
-            User,
-            AuditEntry,
-            LibraryProject,
-            LibraryAdoption,
-        )
-    ]
+    counts = [db.session.scalar(select(func.count()).select_from(model)) for model in SEEDED_MODELS]
     again = app.test_cli_runner().invoke(seed_demo_command, ["--founders", str(FOUNDERS)])
     assert again.exit_code == 0
     assert "not created" in again.output
     assert counts == [
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (
-            Founder,
-            Cohort,
-            Enrollment,
-            Institution,
-            User,
-            AuditEntry,
-            LibraryProject,
-            LibraryAdoption,
-        )
+        db.session.scalar(select(func.count()).select_from(model)) for model in SEEDED_MODELS
     ]
 
 
