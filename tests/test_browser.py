@@ -42,6 +42,7 @@ from app.auth.operations import create_user
 from app.core.dates import today_in_china
 from app.extensions import db
 from config import _normalise_database_url
+from tests.businesses.factories import make_business
 from tests.factories import make_founder, make_id_number
 from tests.library.factories import make_project
 
@@ -53,6 +54,7 @@ STAFF_USERNAME = "browser.staff"
 STAFF_PASSWORD = "browser staff passphrase"
 FOUNDER_USERNAME = "browser.founder"
 FOUNDER_PASSWORD = "browser founder passphrase"
+FOUNDER_BUSINESS = "椰林清补凉小店"  # browser.founder's one business, operating
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -150,8 +152,15 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _seed_library_for_a_haikou_founder() -> None:
-    """A Haikou founder with an account, and projects only some of which she may see."""
+    """A Haikou founder with an account and an operating business, and projects only some
+    of which she may see."""
     founder = make_founder(region_code="460100", name="符小燕")
+    make_business(
+        founder,
+        name=FOUNDER_BUSINESS,
+        opened_on=today_in_china() - timedelta(days=200),
+        employees_at_opening=2,
+    )
     create_user(
         None,
         username=FOUNDER_USERNAME,
@@ -440,3 +449,108 @@ def test_a_founder_on_a_phone_browses_the_library_and_adopts_a_project(
         expect(page.locator("[data-testid=my-adoption]")).to_contain_text("海口椰子糖小作坊")
         adopted = page.locator("[data-testid=journey] li").nth(2)
         expect(adopted).to_have_attribute("data-reached", "yes")
+
+
+def _open_my_business(page: Page, live_server: str) -> None:
+    """Sign in as browser.founder and tap her business on "My record"."""
+    page.goto(f"{live_server}/login")
+    _sign_in(page, FOUNDER_USERNAME, FOUNDER_PASSWORD)
+    expect(page.locator("[data-testid=my-record-title]")).to_be_visible()
+    card = page.locator("[data-testid=my-business]").filter(has_text=FOUNDER_BUSINESS)
+    expect(card).to_have_count(1)
+    card.tap()
+    expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/me/businesses/\d+$"))
+    expect(page.locator("[data-testid=my-business-name]")).to_have_text(FOUNDER_BUSINESS)
+
+
+def test_a_founder_on_a_phone_updates_their_business_status_and_staff_verify_it(
+    browser: Browser, live_server: str
+) -> None:
+    """Her self-report waits in the Haikou queue; once verified it is the business's status."""
+    with _page(browser, **PHONE) as page:
+        _open_my_business(page, live_server)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        # Three big status buttons (labels of hidden radios), easy to hit with a thumb.
+        for status in ("operating", "suspended", "closed"):
+            button = page.locator(f"[data-testid=status-{status}]")
+            expect(button).to_be_visible()
+            box = button.bounding_box()
+            assert box is not None
+            assert box["height"] >= 44, f"{status} button: {box}"
+        page.locator("[data-testid=status-suspended]").tap()
+        expect(page.locator("input[name=status][value=suspended]")).to_be_checked()
+        expect(page.locator("input[name=status][value=operating]")).not_to_be_checked()
+        page.locator("#employees").fill("4")
+        page.locator("#monthly_revenue").fill("15000")
+        page.locator("[data-testid=send-report]").tap()
+
+        expect(page.locator("main .alert-success")).to_have_text(
+            "Thank you. Your guidance centre will check your report."
+        )
+        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/me/businesses/\d+$"))
+        latest = page.locator("[data-testid=my-observation]").first
+        expect(latest.locator("[data-testid=status-badge]")).to_have_text("Suspended")
+        expect(latest).to_contain_text("4 employees")
+        expect(latest).to_contain_text("¥15,000")
+        expect(latest).to_contain_text("Waiting for review")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        _screenshot(page, "my-business-phone.png")
+
+    with _page(browser, **DESKTOP) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, STAFF_USERNAME, STAFF_PASSWORD)
+        page.goto(f"{live_server}/businesses/reports")
+        rows = page.locator("[data-testid=report-row]").filter(has_text=FOUNDER_BUSINESS)
+        row = rows.filter(has_text="4 employees")
+        expect(row).to_have_count(1)
+        expect(row.locator("[data-testid=status-badge]")).to_have_text("Suspended")
+        _screenshot(page, "report-queue.png")
+        row.locator("[data-testid=verify-report]").click()
+
+        expect(page.locator("main .alert-success")).to_have_text("Report verified.")
+        expect(page).to_have_url(re.compile(r"/businesses/reports\?state=pending$"))
+        expect(rows).to_have_count(0)
+
+        page.locator(".nav-tabs").get_by_role("link", name="Verified").click()
+        expect(page).to_have_url(re.compile(r"/businesses/reports\?state=verified$"))
+        expect(row).to_have_count(1)
+        expect(row).to_contain_text("Verified")
+        expect(row.locator("[data-testid=verify-report]")).to_have_count(0)
+
+        row.get_by_role("link", name=FOUNDER_BUSINESS).click()
+        expect(page.locator("[data-testid=business-name]")).to_have_text(FOUNDER_BUSINESS)
+        now = page.locator("p", has=page.locator("[data-testid=current-employees]"))
+        expect(now.locator("[data-testid=status-badge]")).to_have_text("Suspended")
+        expect(page.locator("[data-testid=current-employees]")).to_have_text("4 employees")
+        history = page.locator("[data-testid=observation-row]").first
+        expect(history).to_contain_text("Verified")
+        expect(history.get_by_role("button", name="Verify")).to_have_count(0)
+        _screenshot(page, "business-detail.png")
+
+
+def test_a_founder_sending_no_status_sees_the_error_by_the_buttons(
+    browser: Browser, live_server: str
+) -> None:
+    """The page pre-selects the current status, so a real tap cannot clear it; a browser
+    that sends no status (cleared here by script) gets the message, and nothing is saved."""
+    with _page(browser, **PHONE) as page:
+        _open_my_business(page, live_server)
+        reports = page.locator("[data-testid=my-observation]")
+        expect(page.locator("[data-testid=self-report-form]")).to_be_visible()
+        before = reports.count()
+        radios = page.locator("input[name=status]")
+        radios.evaluate_all("radios => radios.forEach(radio => { radio.checked = false; })")
+        page.locator("#employees").fill("3")
+        page.locator("[data-testid=send-report]").tap()
+
+        choices = page.locator("[data-testid=self-report-form] fieldset")
+        expect(choices.locator(".invalid-feedback")).to_have_text(
+            "Choose how your business is doing."
+        )
+        expect(page.locator("main .alert-success")).to_have_count(0)
+        for index in range(3):
+            expect(radios.nth(index)).not_to_be_checked()
+        expect(reports).to_have_count(before)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        _screenshot(page, "my-business-no-status-phone.png")

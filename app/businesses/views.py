@@ -32,6 +32,7 @@ from app.businesses.queries import (
     list_businesses_stmt,
     list_observations,
     list_reports_stmt,
+    previous_observations,
 )
 from app.businesses.rules import BUSINESS_FIELDS, OBSERVATION_FIELDS
 from app.core.api import form_errors
@@ -252,6 +253,7 @@ def reports() -> Any:
         filters=form,
         state=state,
         pagination=pagination,
+        previous=previous_observations(pagination.items),
         review_form=ReviewForm(),
         query_form=QueryForm(formdata=None),
     )
