@@ -197,10 +197,11 @@ def register_template_context(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.auth.forms import ROLE_LABELS
-    from app.core.pagination import link_args
+    from app.core.pagination import current_page_link, link_args
     from app.core.permissions import Permission, Role, has_permission
 
     app.jinja_env.globals["link_args"] = link_args  # a global: imported macros use it too
+    app.jinja_env.globals["current_page_link"] = current_page_link
 
     def role_label(role: str) -> str:
         return str(ROLE_LABELS.get(Role(role), role))

@@ -40,10 +40,14 @@ from werkzeug.test import encode_multipart
 from app import create_app
 from app.auth.models import User
 from app.auth.operations import issue_api_token
+from app.businesses.models import Business
 from app.core.dates import today_in_china
 from app.core.openapi import API_PREFIX
 from app.extensions import db
+from app.incubation.queries import base_occupancy
+from tests.businesses.factories import business_body, make_business, make_observation, make_uscc
 from tests.factories import DEFAULT_PASSWORD, make_founder, make_id_number, make_phone, make_user
+from tests.incubation.factories import base_body, make_base, make_residency
 from tests.isolation import rolled_back_session
 from tests.library.factories import make_project, project_body
 from tests.training.factories import get_course, make_cohort, make_enrollment, make_institution
@@ -162,6 +166,18 @@ def sample_rows(app: Flask, fuzz_session: Any) -> dict[str, int]:
             # Published and Haikou's: the Haikou staff curate it, the province's promote it.
             "project_id": make_project(region_code=REGION).id,
         }
+        # Room for whatever fuzzing moves in; the residency stays open until fuzzing ends it.
+        base = make_base(region_code=REGION, units=1000)
+        residency = make_residency(base)
+        rows |= {
+            "base_id": base.id,
+            "residency_id": residency.id,
+            "business_id": make_business(make_founder(region_code=REGION)).id,
+            # A founder's self-report waiting for review, on a business of its own.
+            "observation_id": make_observation(
+                make_business(make_founder(region_code=REGION)), source="founder"
+            ).id,
+        }
         db.session.commit()
     return rows
 
@@ -218,6 +234,8 @@ class Success:
     build: Callable[[], Built] = lambda: ({}, None)
     upload: Callable[[], dict[str, Any]] | None = None
     check: Callable[[Any], None] = lambda answer: None
+    # Run in the app after the call, for what the answer itself does not show.
+    check_rows: Callable[[Any], None] | None = None
 
     @property
     def id(self) -> str:
@@ -356,6 +374,125 @@ def _promoted(answer: Any) -> None:
     assert body["promoted_from_id"] is not None
 
 
+def _fields_are(**expected: Any) -> Callable[[Any], None]:
+    def check(answer: Any) -> None:
+        body = answer.json()
+        assert {name: body[name] for name in expected} == expected, body
+
+    return check
+
+
+def _today() -> str:
+    return today_in_china().isoformat()
+
+
+def _business_path() -> dict[str, int]:
+    return {"business_id": make_business(make_founder(region_code=REGION)).id}
+
+
+def _new_business() -> Built:
+    founder_id = make_founder(region_code=REGION).id
+    return {}, business_body(founder_id, name=_unique("模糊测试小店"), uscc=make_uscc())
+
+
+def _new_business_answer(answer: Any) -> None:
+    body = answer.json()
+    assert (body["status"], body["employees"], body["employees_at_opening"]) == (
+        "operating",
+        2,
+        2,
+    ), body
+    assert (body["status_observed_on"], body["closed_on"], body["observations"]) == (
+        "2026-03-01",
+        None,
+        [],
+    ), body
+
+
+def _closure() -> Built:
+    return _business_path(), {
+        "status": "closed",
+        "employees": 0,
+        "monthly_revenue": "0.00",
+        "note": "模糊测试：店已关门",
+    }
+
+
+def _closure_answer(answer: Any) -> None:
+    body = answer.json()
+    today = _today()
+    assert (body["status"], body["observed_on"], body["closed_on"]) == ("closed", today, today)
+    assert (body["source"], body["verified"], body["review_state"]) == ("staff", True, None)
+    assert body["monthly_revenue"] == "0.00"
+
+
+def _business_closed(answer: Any) -> None:
+    business = db.session.get(Business, answer.json()["business_id"])
+    db.session.refresh(business)
+    assert (business.status, business.employees) == ("closed", 0)
+    assert business.closed_on.isoformat() == _today()
+
+
+def _report_path() -> Built:
+    business = make_business(make_founder(region_code=REGION))
+    return {"observation_id": make_observation(business, source="founder").id}, None
+
+
+def _waiting_report() -> Built:
+    _report_path()
+    return {}, None
+
+
+def _pending_founder_reports(answer: Any) -> None:
+    items = answer.json()["items"]
+    assert items, "the sample self-report waits for review"
+    assert {(item["source"], item["review_state"]) for item in items} == {("founder", "pending")}
+
+
+def _base_path() -> dict[str, int]:
+    base = make_base(region_code=REGION, units=3)
+    make_residency(base)
+    return {"base_id": base.id}
+
+
+def _move_in() -> Built:
+    base = make_base(region_code=REGION, units=2)
+    business = make_business(make_founder(region_code=REGION))
+    return {"base_id": base.id}, {
+        "business_id": business.id,
+        "unit_label": "A-101",
+        "starts_on": "2026-04-01",
+        "note": "模糊测试入驻",
+    }
+
+
+def _base_has_one_resident(answer: Any) -> None:
+    occupancy = base_occupancy([answer.json()["base_id"]])[answer.json()["base_id"]]
+    assert (occupancy.units, occupancy.occupied, occupancy.free) == (2, 1, 1)
+
+
+def _move_out() -> Built:
+    residency = make_residency(make_base(region_code=REGION))
+    return {"residency_id": residency.id}, {
+        "ends_on": _today(),
+        "outcome": "closed",
+        "note": "模糊测试：关门搬离",
+    }
+
+
+def _moved_out_closed(answer: Any) -> None:
+    body = answer.json()
+    assert (body["outcome"], body["ends_on"]) == ("closed", _today()), body
+
+
+def _resident_business_closed(answer: Any) -> None:
+    business = db.session.get(Business, answer.json()["business_id"])
+    db.session.refresh(business)
+    assert (business.status, business.closed_on.isoformat()) == ("closed", _today())
+    base_id = answer.json()["base_id"]
+    assert base_occupancy([base_id])[base_id].occupied == 0
+
+
 SUCCESSES = [
     Success("GET", "/openapi.json", 200),
     Success("GET", "/regions", 200),
@@ -463,6 +600,79 @@ SUCCESSES = [
         check=_promoted,
     ),
     Success("POST", "/library/projects/{project_id}/adoptions", 201, _adoption),
+    # Businesses and observations (SPEC §8)
+    Success("POST", "/businesses", 201, _new_business, check=_new_business_answer),
+    Success("GET", "/businesses", 200),
+    Success(
+        "GET",
+        "/businesses/{business_id}",
+        200,
+        lambda: (_business_path(), None),
+        check=_fields_are(status="operating", employees=2, observations=[]),
+    ),
+    Success(
+        "PATCH",
+        "/businesses/{business_id}",
+        200,
+        lambda: (_business_path(), {"name": "改名后的小店", "employees_at_opening": 5}),
+        # No observation yet: the current head count is the opening one.
+        check=_fields_are(name="改名后的小店", employees_at_opening=5, employees=5),
+    ),
+    Success(
+        "POST",
+        "/businesses/{business_id}/observations",
+        201,
+        _closure,
+        check=_closure_answer,
+        check_rows=_business_closed,
+    ),
+    Success("GET", "/observations/reports", 200, _waiting_report, check=_pending_founder_reports),
+    Success(
+        "POST",
+        "/observations/{observation_id}/verify",
+        200,
+        _report_path,
+        check=_fields_are(review_state="verified", verified=True, source="founder"),
+    ),
+    Success(
+        "POST",
+        "/observations/{observation_id}/query",
+        200,
+        lambda: (_report_path()[0], {"note": "营业额是否属实？"}),
+        check=_fields_are(review_state="queried", verified=False, query_note="营业额是否属实？"),
+    ),
+    # Incubation (SPEC §8)
+    Success(
+        "POST",
+        "/incubation/bases",
+        201,
+        lambda: ({}, base_body(units=20)),
+        check=_fields_are(units=20, occupied=0, free=20, residents=[]),
+    ),
+    Success("GET", "/incubation/bases", 200),
+    Success(
+        "GET",
+        "/incubation/bases/{base_id}",
+        200,
+        lambda: (_base_path(), None),
+        check=_fields_are(units=3, occupied=1, free=2),
+    ),
+    Success(
+        "POST",
+        "/incubation/bases/{base_id}/residencies",
+        201,
+        _move_in,
+        check=_fields_are(unit_label="A-101", starts_on="2026-04-01", ends_on=None, outcome=None),
+        check_rows=_base_has_one_resident,
+    ),
+    Success(
+        "POST",
+        "/residencies/{residency_id}/end",
+        200,
+        _move_out,
+        check=_moved_out_closed,
+        check_rows=_resident_business_closed,
+    ),
 ]
 
 
@@ -483,6 +693,9 @@ def test_success_answers_match_their_schemas(
     response = case.call_and_validate(app=app, headers=headers, checks=CHECKS, **extra)
     assert response.status_code == success.status, response.text
     success.check(response)
+    if success.check_rows is not None:
+        with app.app_context():
+            success.check_rows(response)
 
 
 def test_every_operation_has_a_success_case() -> None:
@@ -532,6 +745,8 @@ def _resolve(body: Any, rows: dict[str, int]) -> Any:
         return rows[body.name]
     if isinstance(body, dict):
         return {key: _resolve(value, rows) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_resolve(value, rows) for value in body]
     return body
 
 
@@ -567,6 +782,277 @@ def _result_with(**changes: Any) -> dict[str, Any]:
 
 def _project_with(**changes: Any) -> dict[str, Any]:
     return project_body() | changes
+
+
+def _business_with(**changes: Any) -> dict[str, Any]:
+    return business_body(Row("founder_id")) | changes
+
+
+def _observation_with(**changes: Any) -> dict[str, Any]:
+    return {
+        "observed_on": "2026-06-01",
+        "status": "operating",
+        "employees": 3,
+        "monthly_revenue": "8000.00",
+    } | changes
+
+
+def _base_with(**changes: Any) -> dict[str, Any]:
+    return base_body() | changes
+
+
+def _residency_with(**changes: Any) -> dict[str, Any]:
+    return {
+        "business_id": Row("business_id"),
+        "unit_label": "B-201",
+        "starts_on": "2026-04-01",
+    } | changes
+
+
+def _end_with(**changes: Any) -> dict[str, Any]:
+    return {"ends_on": "2026-06-30", "outcome": "graduated"} | changes
+
+
+def _business_cases() -> list[Any]:
+    """Hostile bodies and queries of the business and observation operations.
+
+    Fuzzing before these cases may have closed the sample business or moved its opening
+    day, so only values wrong whatever the rows' state are here (rules that depend on the
+    state, such as a reopening or a day before the opening, are tested in their features).
+    """
+    create, one = "/businesses", "/businesses/{business_id}"
+    observe = "/businesses/{business_id}/observations"
+    query = "/observations/{observation_id}/query"
+    cases = [
+        ("NUL name", _business_with(name=NUL)),
+        ("NUL industry", _business_with(industry=NUL)),
+        ("NUL region", _business_with(region_code=NUL)),
+        ("NUL uscc", _business_with(uscc="92460100MA5T\x0012345")),
+        ("10 MB name", _business_with(name=TEN_MB)),
+        ("10 MB uscc", _business_with(uscc=TEN_MB)),
+        ("uscc wrong check character", _business_with(uscc="92460100000000000X")),
+        ("huge employees", _business_with(employees_at_opening=HUGE)),
+        ("employees beyond 64 bits", _business_with(employees_at_opening=BEYOND_64_BITS)),
+        ("employees 2**31", _business_with(employees_at_opening=2**31)),
+        ("employees -1", _business_with(employees_at_opening=-1)),
+        ("employees as text", _business_with(employees_at_opening="2")),
+        ("employees true", _business_with(employees_at_opening=True)),
+        ("founder id 2**31", _business_with(founder_id=2**31)),
+        ("founder id huge", _business_with(founder_id=HUGE)),
+        ("founder id beyond 64 bits", _business_with(founder_id=BEYOND_64_BITS)),
+        ("founder id as text", _business_with(founder_id="1")),
+        ("library project 2**31", _business_with(library_project_id=2**31)),
+        ("library project beyond 64 bits", _business_with(library_project_id=BEYOND_64_BITS)),
+        ("library project as text", _business_with(library_project_id="abc")),
+        ("opened 0000-00-00", _business_with(opened_on="0000-00-00")),
+        ("opened 0001-01-01", _business_with(opened_on="0001-01-01")),
+        ("opened 9999-12-31", _business_with(opened_on="9999-12-31")),
+        ("opened 2026-02-30", _business_with(opened_on="2026-02-30")),
+        ("opened in the future", _business_with(opened_on="2100-01-01")),
+        ("list name", _business_with(name=["椰香小吃店"])),
+        ("list industry", _business_with(industry=["catering"])),
+        ("list uscc", _business_with(uscc=[make_uscc()])),
+        ("number as name", _business_with(name=12345)),
+    ]
+    found = [hostile(f"business: {name}", "POST", create, body=body) for name, body in cases]
+    found.append(hostile("business: body is a list", "POST", create, body=[business_body(1)]))
+    patches = [
+        ("NUL name", {"name": NUL}),
+        ("10 MB name", {"name": TEN_MB}),
+        ("null name", {"name": None}),
+        ("blank name", {"name": "   "}),
+        ("NUL uscc", {"uscc": "92460100MA5T\x0012345"}),
+        ("huge employees", {"employees_at_opening": HUGE}),
+        ("employees beyond 64 bits", {"employees_at_opening": BEYOND_64_BITS}),
+        ("opened 0000-00-00", {"opened_on": "0000-00-00"}),
+        ("opened 9999-12-31", {"opened_on": "9999-12-31"}),
+        ("opened 2026-02-30", {"opened_on": "2026-02-30"}),
+        ("library project 2**31", {"library_project_id": 2**31}),
+        ("library project beyond 64 bits", {"library_project_id": BEYOND_64_BITS}),
+        ("list region", {"region_code": [REGION]}),
+        ("NUL region", {"region_code": NUL}),
+        ("number as name", {"name": 7}),
+    ]
+    found += [hostile(f"business patch: {name}", "PATCH", one, body=b) for name, b in patches]
+    found.append(hostile("business patch: body is a list", "PATCH", one, body=[{"name": "x"}]))
+    observations = [
+        ("NUL note", _observation_with(note=NUL)),
+        ("NUL status", _observation_with(status=NUL)),
+        ("10 MB note", _observation_with(note=TEN_MB)),
+        ("huge employees", _observation_with(employees=HUGE)),
+        ("employees beyond 64 bits", _observation_with(employees=BEYOND_64_BITS)),
+        ("employees 2**31", _observation_with(employees=2**31)),
+        ("employees -1", _observation_with(employees=-1)),
+        ("employees as text", _observation_with(employees="3")),
+        ("money 1e309", _observation_with(monthly_revenue="1e309")),
+        ("money NaN", _observation_with(monthly_revenue="NaN")),
+        ("money Infinity", _observation_with(monthly_revenue="Infinity")),
+        ("money -Infinity", _observation_with(monthly_revenue="-Infinity")),
+        ("money -1", _observation_with(monthly_revenue="-1")),
+        ("money 0.001", _observation_with(monthly_revenue="0.001")),
+        ("money over the cap", _observation_with(monthly_revenue="10000000.01")),
+        ("money 14 digits", _observation_with(monthly_revenue="99999999999999")),
+        ("money a huge JSON number", _observation_with(monthly_revenue=HUGE)),
+        ("money beyond 64 bits", _observation_with(monthly_revenue=BEYOND_64_BITS)),
+        ("money a JSON float", _observation_with(monthly_revenue=8000.5)),
+        ("money a list", _observation_with(monthly_revenue=["8000.00"])),
+        ("money NUL", _observation_with(monthly_revenue="80\x0000")),
+        ("observed 0000-00-00", _observation_with(observed_on="0000-00-00")),
+        ("observed 0001-01-01", _observation_with(observed_on="0001-01-01")),
+        ("observed 9999-12-31", _observation_with(observed_on="9999-12-31")),
+        ("observed 2026-02-30", _observation_with(observed_on="2026-02-30")),
+        ("observed in the future", _observation_with(observed_on="2100-01-01")),
+        ("closed_on for an operating status", _observation_with(closed_on="2026-06-01")),
+        (
+            "closed_on for a suspension",
+            _observation_with(status="suspended", closed_on="2026-06-01"),
+        ),
+        (
+            "closed 0000-00-00",
+            _observation_with(status="closed", employees=0, closed_on="0000-00-00"),
+        ),
+        (
+            "closed 9999-12-31",
+            _observation_with(status="closed", employees=0, closed_on="9999-12-31"),
+        ),
+        (
+            "closed 2026-02-30",
+            _observation_with(status="closed", employees=0, closed_on="2026-02-30"),
+        ),
+        (
+            "closed after the observation",
+            _observation_with(status="closed", employees=0, closed_on="2026-06-02"),
+        ),
+        ("closed with employees", _observation_with(status="closed", employees=4)),
+        ("unknown status", _observation_with(status="bankrupt")),
+        ("list status", _observation_with(status=["operating"])),
+        ("number as note", _observation_with(note=5)),
+        ("huge reopened flag", _observation_with(reopened=HUGE)),
+    ]
+    found += [
+        hostile(f"observation: {name}", "POST", observe, body=body) for name, body in observations
+    ]
+    found.append(
+        hostile("observation: body is a list", "POST", observe, body=[_observation_with()])
+    )
+    queries = [
+        ("NUL note", {"note": NUL}),
+        ("10 MB note", {"note": TEN_MB}),
+        ("blank note", {"note": "   "}),
+        ("null note", {"note": None}),
+        ("list note", {"note": ["为什么？"]}),
+    ]
+    found += [hostile(f"query: {name}", "POST", query, body=body) for name, body in queries]
+    found.append(hostile("query: body is a list", "POST", query, body=[{"note": "x"}]))
+    filters = [
+        ("per_page=0", {"per_page": "0"}),
+        ("per_page=201", {"per_page": "201"}),
+        ("page beyond 64 bits", {"page": str(BEYOND_64_BITS)}),
+        ("NUL status", {"status": NUL}),
+        ("NUL industry", {"industry": NUL}),
+        ("opened from 0000-00-00", {"opened_from": "0000-00-00"}),
+        ("opened to 9999-12-31", {"opened_to": "9999-12-31"}),
+        ("opened to 2026-02-30", {"opened_to": "2026-02-30"}),
+        ("to before from", {"opened_from": "2026-05-01", "opened_to": "2026-04-01"}),
+        ("huge founder", {"founder_id": str(HUGE)}),
+        ("founder beyond 32 bits", {"founder_id": str(2**31)}),
+        ("library project beyond 64 bits", {"library_project_id": str(BEYOND_64_BITS)}),
+    ]
+    found += [hostile(f"businesses: {name}", "GET", create, q) for name, q in filters]
+    found += [
+        hostile("businesses: NUL search", "GET", create, {"q": NUL}, must_refuse=False),
+        hostile("businesses: NUL region", "GET", create, {"region_code": NUL}, must_refuse=False),
+        hostile("reports: NUL state", "GET", "/observations/reports", {"state": NUL}),
+        hostile("reports: unknown state", "GET", "/observations/reports", {"state": "lost"}),
+        hostile("reports: per_page=201", "GET", "/observations/reports", {"per_page": "201"}),
+        hostile(
+            "reports: page beyond 64 bits",
+            "GET",
+            "/observations/reports",
+            {"page": str(BEYOND_64_BITS)},
+        ),
+    ]
+    return found
+
+
+def _incubation_cases() -> list[Any]:
+    """Hostile bodies and queries of the incubation operations."""
+    bases = "/incubation/bases"
+    move_in = "/incubation/bases/{base_id}/residencies"
+    move_out = "/residencies/{residency_id}/end"
+    base_cases = [
+        ("NUL name", _base_with(name=NUL)),
+        ("NUL address", _base_with(address=NUL)),
+        ("NUL operator", _base_with(operator_name=NUL)),
+        ("NUL phone", _base_with(operator_phone="0898\x0066668888")),
+        ("NUL region", _base_with(region_code=NUL)),
+        ("NUL kind", _base_with(kind=NUL)),
+        ("10 MB name", _base_with(name=TEN_MB)),
+        ("10 MB address", _base_with(address=TEN_MB)),
+        ("10 MB phone", _base_with(operator_phone="1" * (10 * 1024 * 1024))),
+        ("huge units", _base_with(units=HUGE)),
+        ("units beyond 64 bits", _base_with(units=BEYOND_64_BITS)),
+        ("units 2**31", _base_with(units=2**31)),
+        ("units 0", _base_with(units=0)),
+        ("units -1", _base_with(units=-1)),
+        ("units as text", _base_with(units="10")),
+        ("units a float", _base_with(units=1.5)),
+        ("list name", _base_with(name=["基地"])),
+        ("list kind", _base_with(kind=["park"])),
+        ("number as name", _base_with(name=42)),
+        ("unknown region", _base_with(region_code="999999")),
+        ("another city", _base_with(region_code="460200")),
+    ]
+    found = [hostile(f"base: {name}", "POST", bases, body=body) for name, body in base_cases]
+    found.append(hostile("base: body is a list", "POST", bases, body=[base_body()]))
+    residencies = [
+        ("NUL unit", _residency_with(unit_label=NUL)),
+        ("NUL note", _residency_with(note=NUL)),
+        ("10 MB unit", _residency_with(unit_label=TEN_MB)),
+        ("10 MB note", _residency_with(note=TEN_MB)),
+        ("blank unit", _residency_with(unit_label="   ")),
+        ("business id 2**31", _residency_with(business_id=2**31)),
+        ("huge business id", _residency_with(business_id=HUGE)),
+        ("business id beyond 64 bits", _residency_with(business_id=BEYOND_64_BITS)),
+        ("business id 0", _residency_with(business_id=0)),
+        ("business id as text", _residency_with(business_id="1")),
+        ("business id list", _residency_with(business_id=[1])),
+        ("starts 0000-00-00", _residency_with(starts_on="0000-00-00")),
+        ("starts 0001-01-01", _residency_with(starts_on="0001-01-01")),
+        ("starts 9999-12-31", _residency_with(starts_on="9999-12-31")),
+        ("starts 2026-02-30", _residency_with(starts_on="2026-02-30")),
+        ("starts in the future", _residency_with(starts_on="2100-01-01")),
+        ("list unit", _residency_with(unit_label=["A-1"])),
+        ("number as unit", _residency_with(unit_label=101)),
+    ]
+    found += [hostile(f"move in: {name}", "POST", move_in, body=body) for name, body in residencies]
+    found.append(hostile("move in: body is a list", "POST", move_in, body=[_residency_with()]))
+    ends = [
+        ("NUL outcome", _end_with(outcome=NUL)),
+        ("NUL note", _end_with(note=NUL)),
+        ("10 MB note", _end_with(note=TEN_MB)),
+        ("unknown outcome", _end_with(outcome="evicted")),
+        ("list outcome", _end_with(outcome=["left"])),
+        ("ends 0000-00-00", _end_with(ends_on="0000-00-00")),
+        ("ends 0001-01-01", _end_with(ends_on="0001-01-01")),
+        ("ends 9999-12-31", _end_with(ends_on="9999-12-31")),
+        ("ends 2026-02-30", _end_with(ends_on="2026-02-30")),
+        ("ends in the future", _end_with(ends_on="2100-01-01")),
+        ("ends before the start", _end_with(ends_on="2026-03-31")),
+        ("number as note", _end_with(note=9)),
+    ]
+    found += [hostile(f"move out: {name}", "POST", move_out, body=body) for name, body in ends]
+    found.append(hostile("move out: body is a list", "POST", move_out, body=[_end_with()]))
+    found += [
+        hostile("bases: per_page=0", "GET", bases, {"per_page": "0"}),
+        hostile("bases: per_page=201", "GET", bases, {"per_page": "201"}),
+        hostile("bases: page beyond 64 bits", "GET", bases, {"page": str(BEYOND_64_BITS)}),
+        hostile("bases: NUL kind", "GET", bases, {"kind": NUL}),
+        hostile("bases: NUL search", "GET", bases, {"q": NUL}, must_refuse=False),
+        hostile("bases: NUL region", "GET", bases, {"region_code": NUL}, must_refuse=False),
+        hostile("bases: 10 MB search", "GET", bases, {"q": "x" * 100_000}),
+    ]
+    return found
 
 
 def _zip_that_is_not_a_workbook() -> bytes:
@@ -1107,6 +1593,9 @@ HOSTILE = [
         "/library/projects/{project_id}/adoptions",
         body=[{"founder_id": 1}],
     ),
+    # Businesses, observations and incubation (SPEC §8)
+    *_business_cases(),
+    *_incubation_cases(),
     # The import: files that are no spreadsheet at all are refused as a whole.
     hostile(
         "import: text named .xlsx",
@@ -1242,6 +1731,49 @@ def test_hostile_input_is_refused_not_crashed(
         assert response.json()["created"] == case_data.created, response.text[:1000]
 
 
+# The unchanged bodies the business and incubation cases above start from: each is accepted,
+# so each hostile case is refused for its one hostile value, not for something else.
+VALID_STARTS = [
+    pytest.param("POST", "/businesses", _business_with(uscc=make_uscc()), 201, id="business"),
+    pytest.param("PATCH", "/businesses/{business_id}", {"name": "新店名"}, 200, id="patch"),
+    pytest.param(
+        "POST", "/businesses/{business_id}/observations", _observation_with(), 201, id="observe"
+    ),
+    pytest.param("POST", "/observations/{observation_id}/query", {"note": "？"}, 200, id="query"),
+    pytest.param("POST", "/incubation/bases", _base_with(), 201, id="base"),
+    pytest.param(
+        "POST", "/incubation/bases/{base_id}/residencies", _residency_with(), 201, id="move-in"
+    ),
+    pytest.param("POST", "/residencies/{residency_id}/end", _end_with(), 200, id="move-out"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), VALID_STARTS)
+def test_the_hostile_cases_start_from_valid_bodies(
+    app: Flask,
+    fuzz_headers: dict[str, dict[str, str]],
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    with app.app_context():  # rows of their own: the sample rows stay as they are
+        base = make_base(region_code=REGION)
+        rows = {
+            "founder_id": make_founder(region_code=REGION).id,
+            "business_id": make_business(make_founder(region_code=REGION)).id,
+            "observation_id": make_observation(make_business(), source="founder").id,
+            "base_id": base.id,
+            "residency_id": make_residency(base).id,
+        }
+        db.session.commit()
+    case = schema[path][method].Case(
+        path_parameters=_path_parameters(path, rows), body=_resolve(body, rows)
+    )
+    response = case.call_and_validate(app=app, headers=fuzz_headers["staff"], checks=CHECKS)
+    assert response.status_code == status, response.text[:1000]
+
+
 @given(content=st.binary(max_size=4096), name=st.sampled_from(["f.xlsx", "f.csv"]))
 @FUZZ_SETTINGS
 def test_random_files_never_crash_the_import(
@@ -1291,6 +1823,19 @@ def test_an_upload_over_the_size_cap_is_413(
         f"/library/projects/{BEYOND_64_BITS}",
         "/library/projects/abc",
         "/library/projects/%00",
+        "/businesses/0",
+        "/businesses/-1",
+        f"/businesses/{2**31}",
+        f"/businesses/{HUGE}",
+        f"/businesses/{BEYOND_64_BITS}",
+        "/businesses/abc",
+        "/businesses/%00",
+        "/incubation/bases/0",
+        f"/incubation/bases/{2**31}",
+        f"/incubation/bases/{HUGE}",
+        f"/incubation/bases/{BEYOND_64_BITS}",
+        "/incubation/bases/1e3",
+        "/incubation/bases/%00",
     ],
 )
 def test_impossible_ids_in_paths_are_not_found(

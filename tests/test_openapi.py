@@ -303,3 +303,176 @@ def test_library_operations_document_their_answers(document: dict[str, Any]) -> 
         "operating",
         "jobs",
     ]
+
+
+BUSINESS = "/businesses/{business_id}"
+MONEY_ANSWER = r"^\d+\.\d{2}$"
+STATUSES = ["operating", "suspended", "closed"]
+REQUIRED_BUSINESS_FIELDS = {
+    "founder_id",
+    "name",
+    "industry",
+    "region_code",
+    "opened_on",
+    "employees_at_opening",
+}
+
+
+def _answer(document: dict[str, Any], path: str, method: str, status: str) -> dict[str, Any]:
+    content = document["paths"][path][method]["responses"][status]["content"]
+    return _resolve(document, content["application/json"]["schema"])
+
+
+def _page_items(document: dict[str, Any], path: str) -> dict[str, Any]:
+    """The schema of one item of a paginated list."""
+    page = _answer(document, path, "get", "200")
+    assert {"$ref": "#/components/schemas/Page"} in page["allOf"], path
+    (items,) = [part for part in page["allOf"] if "$ref" not in part]
+    return items["properties"]["items"]["items"]
+
+
+def test_business_bodies_come_from_their_forms(document: dict[str, Any]) -> None:
+    """SPEC §8, §14: a business names its founder once; a PATCH changes only what it names."""
+    create = _body_schema(document, "/businesses", "post")
+    assert set(create["required"]) == REQUIRED_BUSINESS_FIELDS
+    assert set(create["properties"]) == REQUIRED_BUSINESS_FIELDS | {"uscc", "library_project_id"}
+    properties = create["properties"]
+    assert properties["industry"]["enum"] == list(INDUSTRY_VALUES)
+    assert properties["opened_on"]["format"] == "date"
+    assert properties["uscc"]["maxLength"] == 18
+    assert properties["name"]["maxLength"] == 100
+    for name in ("founder_id", "library_project_id"):
+        assert (properties[name]["minimum"], properties[name]["maximum"]) == (1, 2**31 - 1)
+    assert (
+        properties["employees_at_opening"]["minimum"],
+        properties["employees_at_opening"]["maximum"],
+    ) == (0, 10_000)
+    assert "enum" not in properties["region_code"]  # regions are data
+    patch = _body_schema(document, BUSINESS, "patch")
+    assert not patch.get("required")
+    assert "founder_id" not in patch["properties"]  # a business never changes hands
+    assert set(patch["properties"]) == set(create["properties"]) - {"founder_id"}
+
+
+def test_observation_bodies_come_from_their_forms(document: dict[str, Any]) -> None:
+    observation = _body_schema(document, f"{BUSINESS}/observations", "post")
+    assert observation["required"] == ["status"]  # observed_on defaults to today
+    properties = observation["properties"]
+    assert set(properties) == {
+        "observed_on",
+        "status",
+        "employees",
+        "monthly_revenue",
+        "closed_on",
+        "note",
+        "reopened",
+    }
+    assert properties["status"]["enum"] == STATUSES
+    assert properties["monthly_revenue"]["type"] == "string"  # money travels as text
+    assert properties["closed_on"]["format"] == properties["observed_on"]["format"] == "date"
+    assert properties["reopened"]["type"] == "boolean"
+    assert properties["note"]["maxLength"] == 1000
+    query = _body_schema(document, "/observations/{observation_id}/query", "post")
+    assert query["required"] == ["note"]
+    verify = document["paths"]["/observations/{observation_id}/verify"]["post"]
+    assert "requestBody" not in verify  # a button, nothing to send
+
+
+def _check_business_answer(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    assert properties["status"] == {"type": "string", "enum": STATUSES}
+    assert properties["closed_on"] == {"type": "string", "format": "date", "nullable": True}
+    assert properties["uscc"]["nullable"] is True
+    assert properties["library_project_id"]["nullable"] is True
+    assert {"id", "status", "employees", "status_observed_on", "closed_on"} <= set(
+        schema["required"]
+    )
+
+
+def _check_observation_answer(schema: dict[str, Any]) -> None:
+    properties = schema["properties"]
+    assert properties["monthly_revenue"] == {
+        "type": "string",
+        "pattern": MONEY_ANSWER,
+        "nullable": True,
+    }
+    assert re.fullmatch(MONEY_ANSWER, "1234.50")
+    assert not re.fullmatch(MONEY_ANSWER, "1234.5")
+    assert properties["closed_on"] == {"type": "string", "format": "date", "nullable": True}
+    assert properties["status"]["enum"] == STATUSES
+    assert properties["source"]["enum"] == ["staff", "founder", "followup"]
+    assert properties["review_state"]["nullable"] is True
+    assert set(properties["review_state"]["enum"]) >= {"pending", "verified", "queried"}
+    assert set(schema["required"]) == set(properties)
+
+
+def test_business_and_observation_answers_have_their_shapes(document: dict[str, Any]) -> None:
+    detail = _answer(document, BUSINESS, "get", "200")
+    _check_business_answer(detail)
+    assert "observations" in detail["required"]
+    _check_observation_answer(detail["properties"]["observations"]["items"])
+    for path, method, status in (
+        ("/businesses", "post", "201"),
+        (BUSINESS, "patch", "200"),
+    ):
+        assert _answer(document, path, method, status) == detail, (path, method)
+    _check_business_answer(_page_items(document, "/businesses"))
+    observation = _answer(document, f"{BUSINESS}/observations", "post", "201")
+    _check_observation_answer(observation)
+    for action in ("verify", "query"):
+        answer = _answer(document, f"/observations/{{observation_id}}/{action}", "post", "200")
+        assert answer == observation, action
+    assert _page_items(document, "/observations/reports") == observation
+
+
+def test_business_operations_document_their_errors(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    assert set(paths["/businesses"]["post"]["responses"]) >= {"201", "401", "403", "409", "422"}
+    assert set(paths[BUSINESS]["get"]["responses"]) >= {"200", "401", "403", "404"}
+    assert set(paths[BUSINESS]["patch"]["responses"]) >= {"200", "403", "404", "409", "422"}
+    observe = paths[f"{BUSINESS}/observations"]["post"]["responses"]
+    assert set(observe) >= {"201", "403", "404", "409", "422"}  # 409: a closed business
+    for action in ("verify", "query"):
+        answers = paths[f"/observations/{{observation_id}}/{action}"]["post"]["responses"]
+        assert set(answers) >= {"200", "401", "403", "404", "409"}, action
+    listing = paths["/businesses"]["get"]
+    query = {p["name"]: p["schema"] for p in listing["parameters"] if p["in"] == "query"}
+    assert {"q", "region_code", "status", "industry", "opened_from", "opened_to"} <= set(query)
+    assert query["status"]["enum"] == ["", *STATUSES]
+    assert query["per_page"]["maximum"] == 200
+    reports = paths["/observations/reports"]["get"]
+    states = {p["name"]: p["schema"] for p in reports["parameters"] if p["in"] == "query"}
+    assert set(states["state"]["enum"]) >= {"pending", "verified", "queried"}
+
+
+def test_incubation_bodies_and_answers_have_their_shapes(document: dict[str, Any]) -> None:
+    base = _body_schema(document, "/incubation/bases", "post")
+    assert set(base["required"]) == {"name", "region_code", "kind", "units"}
+    assert base["properties"]["kind"]["enum"] == ["park", "idle_factory", "campus", "other"]
+    assert (base["properties"]["units"]["minimum"], base["properties"]["units"]["maximum"]) == (
+        1,
+        10_000,
+    )
+    move_in = _body_schema(document, "/incubation/bases/{base_id}/residencies", "post")
+    assert set(move_in["required"]) == {"business_id", "unit_label", "starts_on"}
+    assert move_in["properties"]["business_id"]["maximum"] == 2**31 - 1
+    move_out = _body_schema(document, "/residencies/{residency_id}/end", "post")
+    assert set(move_out["required"]) == {"ends_on", "outcome"}
+    assert move_out["properties"]["outcome"]["enum"] == ["graduated", "left", "closed"]
+
+    detail = _answer(document, "/incubation/bases/{base_id}", "get", "200")
+    assert {"units", "occupied", "free", "residents"} <= set(detail["required"])
+    for name in ("units", "occupied", "free"):
+        assert detail["properties"][name]["type"] == "integer"
+    assert _answer(document, "/incubation/bases", "post", "201") == detail
+    listed = _page_items(document, "/incubation/bases")
+    assert {"occupied", "free"} <= set(listed["required"])
+    residency = _answer(document, "/incubation/bases/{base_id}/residencies", "post", "201")
+    assert residency["properties"]["ends_on"]["nullable"] is True
+    outcome = residency["properties"]["outcome"]
+    assert outcome["nullable"] is True
+    assert set(outcome["enum"]) - {None} == {"graduated", "left", "closed"}
+    assert _answer(document, "/residencies/{residency_id}/end", "post", "200") == residency
+    paths = document["paths"]
+    for path in ("/incubation/bases/{base_id}/residencies", "/residencies/{residency_id}/end"):
+        assert set(paths[path]["post"]["responses"]) >= {"401", "403", "404", "409", "422"}, path

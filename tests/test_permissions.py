@@ -33,6 +33,7 @@ from app.extensions import db
 from app.founders.models import Founder, FounderImport
 from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder, make_user
+from tests.incubation.factories import make_base, make_residency
 from tests.library.factories import make_project
 from tests.training.factories import make_cohort, make_enrollment, make_institution
 
@@ -259,6 +260,24 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_businesses.list_reports", "GET"): staff_api(200),
     ("api_businesses.verify_observation", "POST"): staff_api(200),
     ("api_businesses.query_observation", "POST"): staff_api(422),
+    # Incubation pages (SPEC §4, §8): centre staff only, reads included. Ids name a base of
+    # the staff's region, or an open residency in one. An empty form comes back with its
+    # errors: the base form, or the base page with the move-in or move-out form.
+    ("incubation.bases", "GET"): staff_page(),
+    ("incubation.new_base", "GET"): staff_page(),
+    ("incubation.new_base", "POST"): staff_page(),
+    ("incubation.base", "GET"): staff_page(),
+    ("incubation.edit_base", "GET"): staff_page(),
+    ("incubation.edit_base", "POST"): staff_page(),
+    ("incubation.start_residency", "POST"): staff_page(),
+    ("incubation.end_residency", "POST"): staff_page(),
+    ("incubation.occupancy", "GET"): staff_page(),
+    # Incubation API: centre staff only, reads included.
+    ("api_incubation.create_base", "POST"): staff_api(422),
+    ("api_incubation.list_bases", "GET"): staff_api(200),
+    ("api_incubation.get_base", "GET"): staff_api(200),
+    ("api_incubation.start_residency", "POST"): staff_api(422),
+    ("api_incubation.end_residency", "POST"): staff_api(422),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -314,6 +333,14 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_businesses.create_observation", "POST"): row(401, 403, 404, 403, 404),
     ("api_businesses.verify_observation", "POST"): staff_api(404),
     ("api_businesses.query_observation", "POST"): staff_api(404),
+    ("incubation.base", "GET"): staff_page(404),
+    ("incubation.edit_base", "GET"): staff_page(404),
+    ("incubation.edit_base", "POST"): staff_page(404),
+    ("incubation.start_residency", "POST"): staff_page(404),
+    ("incubation.end_residency", "POST"): staff_page(404),
+    ("api_incubation.get_base", "GET"): staff_api(404),
+    ("api_incubation.start_residency", "POST"): staff_api(404),
+    ("api_incubation.end_residency", "POST"): staff_api(404),
 }
 
 
@@ -354,6 +381,11 @@ def _existing_observation_id(user: User | None) -> int:
     return make_observation(business, source="founder").id
 
 
+def _existing_residency_id(user: User | None) -> int:
+    """An open residency of a business in a base of the staff's region."""
+    return make_residency(make_base(region_code=STAFF_REGION)).id
+
+
 def _existing_enrollment_id(user: User | None) -> int:
     return make_enrollment(make_cohort(region_code=STAFF_REGION)).id
 
@@ -371,6 +403,8 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "project_id": lambda user: make_project(region_code=STAFF_REGION).id,
     "business_id": _existing_business_id,
     "observation_id": _existing_observation_id,
+    "base_id": lambda user: make_base(region_code=STAFF_REGION).id,
+    "residency_id": _existing_residency_id,
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -382,6 +416,8 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "project_id": MISSING_ID,
     "business_id": MISSING_ID,
     "observation_id": MISSING_ID,
+    "base_id": MISSING_ID,
+    "residency_id": MISSING_ID,
 }
 
 

@@ -1,5 +1,5 @@
-"""Scope on every founders, training and library route (SPEC §4, §7): out of scope looks
-like absent.
+"""Scope on every founders, training, library, business and incubation route (SPEC §4, §7,
+§8): out of scope looks like absent.
 
 A Haikou (460100) user asking for a Sanya (460200) row, or a founder asking for someone
 else's record, gets exactly what the permission matrix says for an id no row has (404, or
@@ -11,6 +11,12 @@ The project library follows D29: a project the caller may not see (a draft of so
 else's, a Haikou project asked for from Sanya) answers like an id no row has and changes
 nothing; one they see but do not curate is a 403 for every change; lists, the API and the
 export hold exactly the projects the caller may see.
+
+Businesses, their observations and incubation bases follow the founder register: a Sanya
+user asking for a Haikou business, self-report, base or residency gets the matrix's answer
+for an id no row has and changes nothing; a founder reaches their own businesses only;
+officers read businesses and write none; the review queue, its count and every list hold
+only the caller's area.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -29,9 +36,10 @@ from sqlalchemy import func, select
 from app.core.audit import AuditEntry
 from app.extensions import db
 from app.founders.models import Founder, FounderImport
+from app.incubation.models import Residency
 from app.library.models import LibraryAdoption, LibraryProject
 from app.training.models import Cohort, Enrollment, Institution
-from tests.factories import make_founder, make_phone, make_user
+from tests.factories import DEFAULT_PASSWORD, make_founder, make_phone, make_user
 from tests.library.factories import make_adoption, make_project, project_body
 from tests.test_permissions import (
     EXPECTED,
@@ -1102,3 +1110,563 @@ def test_province_staff_adopt_a_province_project_for_a_sanya_founder(
     )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["founder_id"] == founder_id
+
+
+# Businesses, observations and incubation (SPEC §4, §8) -------------------------------------
+BUSINESS_BLUEPRINTS = frozenset({"businesses", "api_businesses", "incubation", "api_incubation"})
+# Every business and incubation rule with an id.
+BUSINESS_ID_RULES = sorted(
+    key for key in EXPECTED_MISSING if key[0].split(".")[0] in BUSINESS_BLUEPRINTS
+)
+
+
+@dataclass(frozen=True)
+class BusinessRows:
+    """One founder's business with a self-report waiting for review, living in a base of
+    its region, as plain values."""
+
+    founder_id: int
+    founder_name: str
+    founder_id_number: str
+    founder_phone: str
+    business_id: int
+    business_name: str
+    observation_id: int
+    report_note: str
+    base_id: int
+    base_name: str
+    residency_id: int
+
+    @property
+    def arguments(self) -> dict[str, int]:
+        """URL argument name -> the id of this founder's row."""
+        return {
+            "business_id": self.business_id,
+            "observation_id": self.observation_id,
+            "base_id": self.base_id,
+            "residency_id": self.residency_id,
+        }
+
+    @property
+    def secrets(self) -> list[str]:
+        """What an answer about these rows must never contain for someone out of scope."""
+        return [
+            self.founder_name,
+            self.founder_id_number,
+            self.founder_phone,
+            self.business_name,
+            self.report_note,
+            self.base_name,
+        ]
+
+
+def make_business_rows(region_code: str, label: str) -> BusinessRows:
+    """A business of `region_code` whose names carry `label`, its founder's pending
+    self-report and its open residency in a base of the same region."""
+    from tests.businesses.factories import make_business, make_observation
+    from tests.incubation.factories import make_base, make_residency
+
+    founder = make_founder(region_code=region_code, name=f"{label}店主")
+    business = make_business(founder, name=f"{label}椰子鸡")
+    report = make_observation(business, source="founder", note=f"{label}的自报说明")
+    base = make_base(region_code=region_code, name=f"{label}孵化园")
+    residency = make_residency(base, business)
+    return BusinessRows(
+        founder_id=founder.id,
+        founder_name=founder.name,
+        founder_id_number=founder.id_number,
+        founder_phone=founder.phone,
+        business_id=business.id,
+        business_name=business.name,
+        observation_id=report.id,
+        report_note=report.note,
+        base_id=base.id,
+        base_name=base.name,
+        residency_id=residency.id,
+    )
+
+
+def _business_fingerprint(rows: BusinessRows) -> tuple[Any, ...]:
+    """Everything a refused request must leave alone: the business, its observations and
+    their review, the base, its residencies, and the audit trail."""
+    from app.businesses.models import Business, Observation
+    from app.incubation.models import IncubationBase, Residency
+
+    db.session.expire_all()
+    business = db.session.get(Business, rows.business_id)
+    report = db.session.get(Observation, rows.observation_id)
+    base = db.session.get(IncubationBase, rows.base_id)
+    residency = db.session.get(Residency, rows.residency_id)
+    observations = db.session.scalar(
+        select(func.count(Observation.id)).where(Observation.business_id == rows.business_id)
+    )
+    residents = db.session.scalar(
+        select(func.count(Residency.id)).where(Residency.base_id == rows.base_id)
+    )
+    return (
+        business.name,
+        business.status,
+        business.employees,
+        business.updated_at,
+        observations,
+        report.review_state,
+        report.verified,
+        report.query_note,
+        base.name,
+        base.units,
+        base.updated_at,
+        residency.ends_on,
+        residency.outcome,
+        residents,
+        db.session.scalar(
+            select(func.count(AuditEntry.id)).where(
+                AuditEntry.action.like("business.%")
+                | AuditEntry.action.like("observation.%")
+                | AuditEntry.action.like("incubation_base.%")
+                | AuditEntry.action.like("residency.%")
+            )
+        ),
+    )
+
+
+def test_every_business_and_incubation_rule_with_an_id_is_checked(app: Flask) -> None:
+    with_ids = {
+        key
+        for key, rule in _registered(app).items()
+        if rule.arguments and key[0].split(".")[0] in BUSINESS_BLUEPRINTS
+    }
+    assert with_ids == set(BUSINESS_ID_RULES)
+    arguments = {name for key in BUSINESS_ID_RULES for name in _registered(app)[key].arguments}
+    assert arguments == {"business_id", "observation_id", "base_id", "residency_id"}
+
+
+def _business_cases(roles: tuple[str, ...]) -> list[Any]:
+    return [
+        pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+        for endpoint, method in BUSINESS_ID_RULES
+        for role in roles
+    ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role"), _business_cases(("staff", "officer", "founder"))
+)
+def test_businesses_and_bases_outside_the_callers_scope_look_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    """Sanya staff and officers ask for Haikou rows; a Haikou founder for a neighbour's."""
+    rows = make_business_rows(HAIKOU, "外区")
+    region = HAIKOU if role == "founder" else SANYA
+    before = _business_fingerprint(rows)
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: rows.arguments[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    for secret in rows.secrets:
+        assert secret not in body
+    assert _business_fingerprint(rows) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), BUSINESS_ID_RULES)
+@pytest.mark.parametrize("region", [HAIKOU, PROVINCE])
+def test_the_same_businesses_and_bases_are_reachable_in_their_own_area(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    region: str,
+) -> None:
+    """The control: Haikou's and Hainan's staff get the matrix's answer for staff."""
+    rows = make_business_rows(HAIKOU, "海口")
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: rows.arguments[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, "staff", arguments, region
+    )
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)]["staff"], arguments)
+
+
+def _valid_observation() -> dict[str, Any]:
+    return {"status": "suspended", "employees": 1, "monthly_revenue": "100.00", "note": "越权"}
+
+
+@pytest.mark.parametrize("region", [SANYA, PROVINCE])
+def test_real_changes_to_another_citys_business_and_base(
+    api_as: Callable[..., Any], region: str
+) -> None:
+    """Valid bodies, not only empty ones: Sanya's staff change nothing of Haikou's rows
+    (404); the province's staff may (the control)."""
+    rows = make_business_rows(HAIKOU, "海口")
+    newcomer = make_business_rows(HAIKOU, "新来")
+    db.session.commit()
+    before = _business_fingerprint(rows)
+    api = api_as("staff", region)
+    calls = [
+        ("patch", f"/api/v1/businesses/{rows.business_id}", {"name": "改名"}, 200),
+        (
+            "post",
+            f"/api/v1/businesses/{rows.business_id}/observations",
+            _valid_observation(),
+            201,
+        ),
+        ("post", f"/api/v1/observations/{rows.observation_id}/query", {"note": "？"}, 200),
+        ("post", f"/api/v1/observations/{rows.observation_id}/verify", None, 200),
+        (
+            "post",
+            f"/api/v1/incubation/bases/{rows.base_id}/residencies",
+            {"business_id": newcomer.business_id, "unit_label": "Z-9", "starts_on": "2026-04-01"},
+            409,  # the newcomer already lives in its own base
+        ),
+        (
+            "post",
+            f"/api/v1/residencies/{rows.residency_id}/end",
+            {"ends_on": "2026-06-30", "outcome": "graduated"},
+            200,
+        ),
+    ]
+    for verb, path, body, allowed in calls:
+        response = getattr(api, verb)(path, json=body)
+        expected = allowed if region == PROVINCE else 404
+        assert response.status_code == expected, (path, response.get_data(as_text=True))
+        if region != PROVINCE:
+            for secret in rows.secrets:
+                assert secret not in response.get_data(as_text=True)
+    if region != PROVINCE:
+        assert _business_fingerprint(rows) == before
+    else:
+        assert _business_fingerprint(rows) != before
+
+
+def test_real_changes_through_the_pages_of_another_city_change_nothing(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    rows = make_business_rows(HAIKOU, "海口")
+    newcomer = make_business_rows(SANYA, "三亚")
+    db.session.commit()
+    before = _business_fingerprint(rows)
+    login_as("staff", SANYA)
+    calls = [
+        (f"/businesses/{rows.business_id}/edit", {"name": "改名", "industry": "retail"}),
+        (f"/businesses/{rows.business_id}/observations", {"status": "suspended"}),
+        (f"/businesses/reports/{rows.observation_id}/verify", {}),
+        (f"/businesses/reports/{rows.observation_id}/query", {"note": "？"}),
+        (f"/incubation/bases/{rows.base_id}/edit", {"name": "改名", "units": "5"}),
+        (
+            f"/incubation/bases/{rows.base_id}/residencies",
+            {
+                "business_id": str(newcomer.business_id),
+                "unit_label": "Z-9",
+                "starts_on": "2026-04-01",
+            },
+        ),
+        (
+            f"/incubation/residencies/{rows.residency_id}/end",
+            {"ends_on": "2026-06-30", "outcome": "closed"},
+        ),
+    ]
+    for path, data in calls:
+        response = client.post(path, data=data)
+        assert response.status_code == 404, path
+        for secret in rows.secrets:
+            assert secret not in response.get_data(as_text=True)
+    assert _business_fingerprint(rows) == before
+
+
+# Founders see and report on their own businesses only ----------------------------------------
+def test_a_founder_reaches_only_their_own_businesses(
+    client: FlaskClient, api_as: Callable[..., Any]
+) -> None:
+    from tests.businesses.factories import make_business
+
+    neighbour = make_business_rows(HAIKOU, "邻居")
+    db.session.commit()
+    before = _business_fingerprint(neighbour)
+    api = api_as("founder", HAIKOU)
+    own = make_business(db.session.get(Founder, api.user.founder_id), name="我自己的店")
+    own_id = own.id
+    db.session.commit()
+
+    other = f"/api/v1/businesses/{neighbour.business_id}"
+    assert api.get(other).status_code == 404
+    response = api.post(f"{other}/observations", json=_valid_observation())
+    assert response.status_code == 404, response.get_data(as_text=True)
+    items = _api_items(api, "/api/v1/businesses")
+    assert [item["id"] for item in items] == [own_id]
+    # Filters cannot widen it: naming the neighbour or the region changes nothing.
+    for query in (f"?founder_id={neighbour.founder_id}", f"?region_code={HAIKOU}", "?q=邻居"):
+        assert neighbour.business_id not in {
+            item["id"] for item in _api_items(api, f"/api/v1/businesses{query}")
+        }
+    assert api.get(f"/api/v1/businesses/{own_id}").status_code == 200
+    # The same on the founder's phone page, with the token's account signed in.
+    token_user = api.user
+    client.post("/login", data={"username": token_user.username, "password": DEFAULT_PASSWORD})
+    page = f"/me/businesses/{neighbour.business_id}"
+    assert client.get(page).status_code == 404
+    response = client.post(page, data={"status": "suspended", "employees": "1"})
+    assert response.status_code == 404
+    for secret in neighbour.secrets:
+        assert secret not in response.get_data(as_text=True)
+    assert client.get(f"/me/businesses/{own_id}").status_code == 200
+    assert _business_fingerprint(neighbour) == before
+
+
+def test_an_officer_reads_businesses_but_writes_nothing(
+    client: FlaskClient, login_as: Callable[..., Any], api_as: Callable[..., Any]
+) -> None:
+    rows = make_business_rows(HAIKOU, "海口")
+    founder_id = make_founder(region_code=HAIKOU).id
+    db.session.commit()
+    before = _business_fingerprint(rows)
+    businesses = _count_businesses()
+    api = api_as("officer", HAIKOU)
+    answer = api.get(f"/api/v1/businesses/{rows.business_id}")
+    assert answer.status_code == 200
+    assert answer.get_json()["name"] == rows.business_name
+    assert rows.business_id in {item["id"] for item in _api_items(api, "/api/v1/businesses")}
+    writes = [
+        ("post", "/api/v1/businesses", {"founder_id": founder_id, "name": "x"}),
+        ("patch", f"/api/v1/businesses/{rows.business_id}", {"name": "改名"}),
+        ("post", f"/api/v1/businesses/{rows.business_id}/observations", _valid_observation()),
+        ("post", f"/api/v1/observations/{rows.observation_id}/verify", None),
+        ("post", f"/api/v1/observations/{rows.observation_id}/query", {"note": "？"}),
+        ("get", "/api/v1/observations/reports", None),
+        ("get", f"/api/v1/incubation/bases/{rows.base_id}", None),
+        ("post", f"/api/v1/residencies/{rows.residency_id}/end", {"outcome": "left"}),
+    ]
+    for verb, path, body in writes:
+        kwargs = {} if verb == "get" else {"json": body}
+        response = getattr(api, verb)(path, **kwargs)
+        assert response.status_code == 403, (verb, path, response.get_data(as_text=True))
+    login_as("officer", HAIKOU)
+    page = client.get(f"/businesses/{rows.business_id}")
+    assert page.status_code == 200
+    assert rows.business_name in page.get_data(as_text=True)
+    for path, data in (
+        (f"/businesses/{rows.business_id}/observations", {"status": "suspended"}),
+        (f"/businesses/{rows.business_id}/edit", {"name": "改名"}),
+        (f"/businesses/reports/{rows.observation_id}/verify", {}),
+    ):
+        assert client.post(path, data=data).status_code == 403, path
+    assert _business_fingerprint(rows) == before
+    assert _count_businesses() == businesses
+
+
+def _count_businesses() -> int:
+    from app.businesses.models import Business
+
+    return _count(Business)
+
+
+# Lists, the review queue and its counts ---------------------------------------------------------
+@pytest.fixture
+def business_cities(db_session: Any) -> tuple[BusinessRows, BusinessRows]:
+    """Haikou's and Sanya's businesses, reports and bases, committed for the requests."""
+    rows = make_business_rows(HAIKOU, "海口"), make_business_rows(SANYA, "三亚")
+    db.session.commit()
+    return rows
+
+
+BUSINESS_PAGES = [
+    ("/businesses", "business_name"),
+    (f"/businesses?region_code={SANYA}", "business_name"),
+    ("/businesses?q=三亚", "business_name"),
+    ("/businesses/reports", "business_name"),
+    ("/incubation/", "base_name"),
+    (f"/incubation/?region_code={SANYA}", "base_name"),
+    ("/incubation/occupancy", None),
+]
+
+
+@pytest.mark.parametrize(("path", "field"), BUSINESS_PAGES)
+@pytest.mark.parametrize(("region", "sees_haikou", "sees_sanya"), VIEWERS)
+def test_business_and_incubation_pages_show_only_rows_in_scope(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    business_cities: tuple[BusinessRows, BusinessRows],
+    path: str,
+    field: str | None,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    haikou, sanya = business_cities
+    login_as("staff", region)
+    response = client.get(path)
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    if field is not None:
+        assert (getattr(sanya, field) in body) is sees_sanya
+        if _filtered_to(path) is None:
+            assert (getattr(haikou, field) in body) is sees_haikou
+    else:  # the occupancy table names regions, one line each
+        assert ("三亚市" in body) is sees_sanya
+        assert ("海口市" in body) is sees_haikou
+    if not sees_sanya:
+        for secret in sanya.secrets:
+            assert secret not in body
+
+
+BUSINESS_API_LISTS = [
+    ("/api/v1/businesses", "business_id"),
+    (f"/api/v1/businesses?region_code={SANYA}", "business_id"),
+    ("/api/v1/businesses?q=三亚", "business_id"),
+    ("/api/v1/businesses?founder_id={sanya_founder}", "business_id"),
+    ("/api/v1/observations/reports", "observation_id"),
+    ("/api/v1/incubation/bases", "base_id"),
+    (f"/api/v1/incubation/bases?region_code={SANYA}", "base_id"),
+]
+
+
+@pytest.mark.parametrize(("path", "field"), BUSINESS_API_LISTS)
+@pytest.mark.parametrize(("region", "sees_haikou", "sees_sanya"), VIEWERS)
+def test_business_and_incubation_api_lists_hold_only_rows_in_scope(
+    api_as: Callable[..., Any],
+    business_cities: tuple[BusinessRows, BusinessRows],
+    path: str,
+    field: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    haikou, sanya = business_cities
+    api = api_as("staff", region)
+    items = _api_items(api, path.format(sanya_founder=sanya.founder_id))
+    ids = {item["id"] for item in items}
+    assert (getattr(sanya, field) in ids) is sees_sanya
+    if "三亚" not in path and SANYA not in path and "founder_id" not in path:
+        assert (getattr(haikou, field) in ids) is sees_haikou
+    allowed = {HAIKOU: {HAIKOU}, SANYA: {SANYA}, PROVINCE: {PROVINCE, HAIKOU, SANYA}}[region]
+    assert {item["region_code"] for item in items if "region_code" in item} <= allowed
+    if not sees_sanya:
+        for secret in sanya.secrets:
+            assert secret not in str(items)
+
+
+@pytest.mark.parametrize(("region", "sees_haikou", "sees_sanya"), VIEWERS)
+@pytest.mark.parametrize("state", ["pending", "queried", "verified"])
+def test_the_review_queue_and_its_count_hold_only_the_areas_reports(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    business_cities: tuple[BusinessRows, BusinessRows],
+    state: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    """Every tab of the queue, the API's total and the badge on the business list."""
+    from app.businesses.models import Observation
+
+    haikou, sanya = business_cities
+    for rows in (haikou, sanya):  # each city's report is in the state asked for
+        report = db.session.get(Observation, rows.observation_id)
+        report.review_state = state
+        report.verified = state == "verified"
+    db.session.commit()
+    expected = int(sees_haikou) + int(sees_sanya)
+    api = api_as("staff", region)
+    items = _api_items(api, f"/api/v1/observations/reports?state={state}")
+    ids = {item["id"] for item in items}
+    assert ids == {
+        rows.observation_id for rows, seen in ((haikou, sees_haikou), (sanya, sees_sanya)) if seen
+    }
+    login_as("staff", region)
+    page = client.get(f"/businesses/reports?state={state}").get_data(as_text=True)
+    assert page.count('data-testid="report-row"') == expected
+    assert (sanya.business_name in page) is sees_sanya
+    listing = client.get("/businesses").get_data(as_text=True)
+    badge = listing.split('data-testid="pending-count">', 1)[1].split("<", 1)[0]
+    assert int(badge) == (expected if state == "pending" else 0)
+
+
+# Writes naming a row of another area in the body -------------------------------------------------
+def test_writes_naming_another_citys_rows_in_the_body_are_refused(
+    api_as: Callable[..., Any], business_cities: tuple[BusinessRows, BusinessRows]
+) -> None:
+    from app.incubation.models import IncubationBase, Residency
+    from tests.businesses.factories import business_body
+    from tests.incubation.factories import base_body
+
+    haikou, sanya = business_cities
+    api = api_as("staff", HAIKOU)
+    counts = (_count_businesses(), _count(IncubationBase), _count(Residency))
+    refusals = [
+        ("/api/v1/businesses", business_body(sanya.founder_id), "founder_id"),
+        ("/api/v1/businesses", business_body(haikou.founder_id, region_code=SANYA), "region_code"),
+        ("/api/v1/incubation/bases", base_body(region_code=SANYA), "region_code"),
+        (
+            f"/api/v1/incubation/bases/{haikou.base_id}/residencies",
+            {"business_id": sanya.business_id, "unit_label": "Z-1", "starts_on": "2026-04-01"},
+            "business_id",
+        ),
+    ]
+    for path, body, field in refusals:
+        response = api.post(path, json=body)
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        assert field in response.get_json()["errors"], path
+        for secret in sanya.secrets:
+            assert secret not in response.get_data(as_text=True)
+    moved = api.patch(f"/api/v1/businesses/{haikou.business_id}", json={"region_code": SANYA})
+    assert moved.status_code == 422, moved.get_data(as_text=True)
+    assert "region_code" in moved.get_json()["errors"]
+    assert (_count_businesses(), _count(IncubationBase), _count(Residency)) == counts
+
+
+def test_a_base_hosts_only_businesses_of_its_own_region(api_as: Callable[..., Any]) -> None:
+    """Province staff cannot move a Sanya business into a Haikou base, so Haikou's staff
+    never see another city's business through their base (D31)."""
+    from tests.businesses.factories import make_business
+    from tests.incubation.factories import make_base
+
+    base_id = make_base(region_code=HAIKOU, name="海口孵化园").id
+    founder = make_founder(region_code=SANYA, name="三亚老板")
+    business_id = make_business(founder, name="三亚椰子鸡").id
+    db.session.commit()
+    moved_in = api_as("staff", PROVINCE).post(
+        f"/api/v1/incubation/bases/{base_id}/residencies",
+        json={"business_id": business_id, "unit_label": "A-1", "starts_on": "2026-04-01"},
+    )
+    assert moved_in.status_code == 422, moved_in.get_data(as_text=True)
+    assert "business_id" in moved_in.get_json()["errors"]
+    assert _count(Residency) == 0
+
+
+def test_a_city_cannot_close_another_citys_business_through_its_base(
+    api_as: Callable[..., Any],
+) -> None:
+    """A Haikou business moved to Sanya while living in a Haikou base: Haikou's staff may
+    end the residency, but not record a closure of a business outside their area."""
+    from app.businesses.models import Business, Observation
+    from tests.businesses.factories import make_business
+    from tests.incubation.factories import make_base, make_residency
+
+    base = make_base(region_code=HAIKOU, name="海口孵化园")
+    business = make_business(make_founder(region_code=HAIKOU), name="椰子鸡")
+    residency_id = make_residency(base, business=business, starts_on=date(2026, 4, 1)).id
+    business_id = business.id
+    business.region_code = SANYA  # moved since (province staff may do this)
+    db.session.commit()
+    ended = api_as("staff", HAIKOU).post(
+        f"/api/v1/residencies/{residency_id}/end",
+        json={"ends_on": "2026-06-01", "outcome": "closed"},
+    )
+    assert ended.status_code == 422, ended.get_data(as_text=True)
+    assert "outcome" in ended.get_json()["errors"]
+    db.session.expire_all()
+    closures = db.session.scalar(
+        select(func.count(Observation.id)).where(Observation.business_id == business_id)
+    )
+    assert (db.session.get(Business, business_id).status, closures) == ("operating", 0)
+    assert db.session.get(Residency, residency_id).ends_on is None

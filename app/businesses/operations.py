@@ -17,6 +17,9 @@ Rules decided here (D30 in docs/decisions.md):
 - The row of the business is locked while an observation is checked and written, so two
   observations racing cannot both pass the "is it closed?" check.
 - Staff verify a pending self-report, or query it with a note the founder sees.
+- A closure ends the business's open incubation residency on the closing day (outcome
+  `closed`; not before the residency began), and the opening day never moves past the
+  first residency's start.
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.permissions import Role, scoped
 from app.extensions import db
 from app.founders.models import Founder
+from app.incubation.models import Residency, ResidencyOutcome
 from app.library.models import LibraryProject, ProjectStatus
 from app.library.queries import visibility_clause
 from app.regions.queries import get_region, region_codes_in_scope
@@ -137,11 +141,20 @@ def _business_errors(
         errors["opened_on"] = [_("The opening day cannot be before the founder was born.")]
     if business is not None and isinstance(opened_on, date) and "opened_on" not in errors:
         first_seen = _earliest_observation_on(business.id)
+        first_residency = _first_residency_on(business.id)
         if first_seen is not None and opened_on > first_seen:
             errors["opened_on"] = [
                 _(
                     "The business was observed on %(day)s; it cannot have opened later.",
                     day=first_seen.isoformat(),
+                )
+            ]
+        elif first_residency is not None and opened_on > first_residency:
+            errors["opened_on"] = [
+                _(
+                    "The business moved into an incubation base on %(day)s; it cannot have "
+                    "opened later.",
+                    day=first_residency.isoformat(),
                 )
             ]
     project_id = values.get("library_project_id")
@@ -262,6 +275,47 @@ def _earliest_observation_on(business_id: int) -> date | None:
     )
 
 
+def _first_residency_on(business_id: int) -> date | None:
+    return db.session.scalar(
+        select(func.min(Residency.starts_on)).where(Residency.business_id == business_id)
+    )
+
+
+def _open_residency(business_id: int) -> Residency | None:
+    return db.session.scalar(
+        select(Residency).where(Residency.business_id == business_id, Residency.ends_on.is_(None))
+    )
+
+
+def _end_residency_on_closure(actor: Any, business: Business, closed_on: date) -> None:
+    """A business that closes leaves its incubation unit the day it closed, so the base
+    never counts a closed business among its residents."""
+    residency = _open_residency(business.id)
+    if residency is None:
+        return
+    if closed_on < residency.starts_on:
+        raise ValidationFailed.single(
+            "closed_on",
+            _(
+                "The business moved into an incubation base on %(day)s; it cannot have "
+                "closed earlier.",
+                day=residency.starts_on.isoformat(),
+            ),
+        )
+    before = {"ends_on": None, "outcome": None}
+    residency.ends_on = closed_on
+    residency.outcome = ResidencyOutcome.CLOSED
+    db.session.flush()
+    record_audit(
+        actor,
+        "residency.end",
+        residency,
+        before,
+        {"ends_on": closed_on, "outcome": residency.outcome},
+        region_code=residency.base.region_code,
+    )
+
+
 def latest_observation(business_id: int) -> Observation | None:
     """The observation that says how the business stands: latest day, then latest made."""
     return db.session.scalar(
@@ -340,6 +394,8 @@ def record_observation(
         recorded_by_id=getattr(actor, "id", None),
     )
     db.session.add(observation)
+    if clean.status == BusinessStatus.CLOSED:
+        _end_residency_on_closure(actor, business, clean.closed_on)
     refresh_current_status(business)
     record_audit(
         actor,

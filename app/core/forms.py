@@ -173,11 +173,22 @@ class NotAnIdNumber:
             )
 
 
+_PLAIN_AMOUNT = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+
 class MoneyField(DecimalField):
-    """An amount in yuan; NaN and infinities are refused as not an amount."""
+    """An amount in yuan written plainly: ASCII digits with an optional point and sign.
+
+    Python's Decimal also reads "1_000", "1e3", "+5" and other scripts' digits; an amount
+    of money typed like that is more likely a slip than meant, so it is refused.
+    """
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        """Parse like DecimalField, then refuse what is not a finite number."""
+        """Refuse anything but a plain amount, then parse like DecimalField."""
+        raw = valuelist[0] if valuelist else None
+        if raw not in ("", None) and not _PLAIN_AMOUNT.fullmatch(str(raw).strip()):
+            self.data = None
+            raise ValueError(str(_l('Enter an amount in yuan, like "50000.00".')))
         super().process_formdata(valuelist)
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from flask_babel import gettext as _
 from flask_sqlalchemy.pagination import Pagination
@@ -88,7 +90,27 @@ def link_args(args: Mapping[str, str], *, drop: tuple[str, ...] = ()) -> dict[st
 
     Names starting with "_" are left out: `url_for` reads `_method`, `_anchor`, `_scheme`
     and `_external` itself, and a hand-typed `?_method=POST` must not break the page.
+    A value that looks like a whole ID number is left out too: search boxes refuse one,
+    and the page must not carry it into its own links (SPEC §4: never in URLs).
     """
     return {
-        key: value for key, value in args.items() if not key.startswith("_") and key not in drop
+        key: value
+        for key, value in args.items()
+        if not key.startswith("_") and key not in drop and not _looks_like_id_number(value)
     }
+
+
+_ID_LIKE = re.compile(r"\s*[0-9]{14,17}[0-9Xx]?\s*")
+
+
+def _looks_like_id_number(value: str) -> bool:
+    return bool(_ID_LIKE.fullmatch(value))
+
+
+def current_page_link() -> str:
+    """This page's path with the query arguments `link_args` keeps, for "come back here"
+    fields such as the language switcher's."""
+    from flask import request
+
+    query = urlencode(list(link_args(request.args).items()))
+    return f"{request.path}?{query}" if query else request.path

@@ -10,9 +10,10 @@ Rules decided here:
 - Editing a base never takes its units below the businesses living there now (422 on
   units); the base row is locked while they are counted.
 - A residency starts for a business of the actor's area (422 on business_id otherwise)
-  that is not closed (409), on a day between the business's opening and today, and not
-  before the business left its previous base (422 on starts_on). The unit label is 1 to 20
-  characters.
+  and of the base's region — a province's base hosts the whole province's businesses, a
+  city's base that city's (422 on business_id) —, that is not closed (409), on a day
+  between the business's opening and today, and not before the business left its
+  previous base (422 on starts_on). The unit label is 1 to 20 characters.
 - A business lives in one base at a time; a base never holds more businesses than units;
   a unit holds one business at a time (each 409, checked in this order). The base row is
   locked while residents are counted, so two staff cannot both take the last unit; the
@@ -21,8 +22,10 @@ Rules decided here:
 - Only an open residency ends (409 otherwise), on a day between its start and today,
   graduated, left or closed. A note given at the end is added below the one given at the
   start. Ending as `closed` records the business's closure (an observation on that day,
-  nobody employed) unless the business is already closed; when the business's history
-  refuses that closure, the error is reported on ends_on.
+  nobody employed) unless the business is already closed; only staff who see the
+  business may do that (422 on outcome); when the business's history refuses that
+  closure, the error is reported on ends_on. Conversely a closure recorded on the
+  business ends its open residency (businesses.operations).
 - Every creation, change, start and end is audited, under the base's region.
 """
 
@@ -45,7 +48,7 @@ from app.core.permissions import Role, scoped
 from app.core.validators import contains_nul
 from app.extensions import db
 from app.incubation.models import BaseKind, IncubationBase, Residency, ResidencyOutcome
-from app.regions.queries import region_codes_in_scope
+from app.regions.queries import region_codes_in, region_codes_in_scope
 
 BASE_FIELDS = (
     "name",
@@ -369,6 +372,14 @@ def start_residency(
     business, clean, errors = _residency_errors(actor, values, as_of=as_of)
     if errors:
         raise ValidationFailed(errors)
+    if business.region_code not in region_codes_in(base.region_code):
+        raise ValidationFailed.single(
+            "business_id",
+            _(
+                "This base hosts businesses of %(region)s only.",
+                region=base.region.display_name,
+            ),
+        )
     if business.status == BusinessStatus.CLOSED:
         raise Conflict(
             _(
@@ -419,6 +430,11 @@ def _record_closure(actor: Any, residency: Residency, ends_on: date, *, as_of: d
     business = residency.business
     if business.status == BusinessStatus.CLOSED:
         return
+    if _business_in_scope(actor, business.id) is None:
+        raise ValidationFailed.single(
+            "outcome",
+            _("Only the staff of the business's own area can record that it closed."),
+        )
     note = _("Closed while in incubation base %(base)s.", base=residency.base.name)
     try:
         record_observation(
@@ -457,15 +473,18 @@ def end_residency(
     if errors:
         raise ValidationFailed(errors)
     ends_on, outcome = values["ends_on"], values["outcome"]
-    if outcome == ResidencyOutcome.CLOSED:
-        _record_closure(actor, residency, ends_on, as_of=as_of)
     before = snapshot(residency)
     note, _errors = _clean_text(values.get("note"), limit=MAX_NOTE, required=False)
-    residency.ends_on = ends_on
-    residency.outcome = outcome
-    if note:
-        residency.note = f"{residency.note}\n{note}" if residency.note else note
-    db.session.flush()
+    # A savepoint: when the business refuses the closure, the residency is left as it was.
+    with db.session.begin_nested():
+        residency.ends_on = ends_on
+        residency.outcome = outcome
+        if note:
+            residency.note = f"{residency.note}\n{note}" if residency.note else note
+        db.session.flush()
+        if outcome == ResidencyOutcome.CLOSED:
+            # After the residency has ended, so the closure finds no open residency to end.
+            _record_closure(actor, residency, ends_on, as_of=as_of)
     after = changed_fields(before, snapshot(residency))
     record_audit(
         actor,

@@ -577,7 +577,9 @@ def test_query_sends_the_question(client, login_as, reports):
     missing = client.post(url, data={"note": ""}, headers=EN, follow_redirects=True)
     assert "This field is required." in page(missing)
     assert db.session.get(Observation, reports["pending"]).review_state == "pending"
-    response = client.post(url, data={"note": "员工真有7人？", "next": "https://evil.example"})
+    response = client.post(
+        url, data={"note": "员工真有7人？", "next": "https://evil.example"}, headers=EN
+    )
     assert response.status_code == 302
     assert response.headers["Location"].endswith("/businesses/reports")
     db.session.expire_all()

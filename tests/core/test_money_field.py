@@ -1,0 +1,36 @@
+"""Amounts of money are typed plainly: ASCII digits, an optional point and sign."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from werkzeug.datastructures import MultiDict
+
+from app.core.forms import AppForm, MoneyField
+
+
+class AmountForm(AppForm):
+    class Meta:
+        csrf = False
+
+    amount = MoneyField("Amount", places=2)
+
+
+@pytest.mark.parametrize("typed", ["1_000", "٣", "1e3", "+5", "1,000", "0x10", "NaN", "5元"])
+def test_amounts_not_written_plainly_are_refused(app, typed):
+    with app.test_request_context():
+        form = AmountForm(formdata=MultiDict({"amount": typed}))
+        assert not form.validate()
+        assert form.amount.data is None
+        assert form.errors["amount"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "amount"), [("8000", "8000.00"), ("8000.5", "8000.50"), (" 12.34 ", "12.34")]
+)
+def test_plain_amounts_are_read_exactly(app, typed, amount):
+    with app.test_request_context():
+        form = AmountForm(formdata=MultiDict({"amount": typed}))
+        assert form.validate()
+        assert form.amount.data == Decimal(amount)
