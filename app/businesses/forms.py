@@ -105,7 +105,7 @@ class BusinessForm(AppForm):
     library_project_id = _id_field(
         _l("Library project number"),
         required=False,
-        description=_l("Optional: the library project the business came from."),
+        description=_l("Optional: the number shown on the library project's page."),
     )
     employees_at_opening = _head_count(
         _l("Employees at opening"),

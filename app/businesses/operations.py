@@ -13,7 +13,8 @@ Rules decided here (D30 in docs/decisions.md):
   (unverified, waiting in the staff queue); staff and follow-ups observe businesses of
   their area (verified as they are recorded). A closure cannot predate what was last seen
   of the business; a closed business takes no observation except a staff `reopening`,
-  dated on or after the closure observation.
+  dated on or after the closure observation. No other observation may fall in a time the
+  business was closed (from a closure's closed_on until its reopening).
 - The row of the business is locked while an observation is checked and written, so two
   observations racing cannot both pass the "is it closed?" check.
 - Staff verify a pending self-report, or query it with a note the founder sees.
@@ -226,7 +227,7 @@ def update_business(
     unknown = set(changes) - set(BUSINESS_FIELDS)
     if unknown:
         raise ValueError(f"not business fields: {sorted(unknown)}")
-    _lock(business)
+    lock_business(business)
     errors = business_input_errors(actor, {}, changes, as_of=as_of, business=business)
     if errors:
         raise ValidationFailed(errors)
@@ -254,7 +255,7 @@ def update_business(
     return True
 
 
-def _lock(business: Business) -> None:
+def lock_business(business: Business) -> None:
     """Hold the business row until commit (PostgreSQL: FOR UPDATE; SQLite writers hold the
     database lock from their BEGIN) and reload it, so checks see the latest state.
 
@@ -372,11 +373,13 @@ def record_observation(
         raise PermissionDenied(_("Founders record observations of their own businesses only."))
     if is_reopening and origin is ObservationSource.FOUNDER:
         raise PermissionDenied(_("Only centre staff record that a closed business reopened."))
-    _lock(business)
+    lock_business(business)
     clean, errors = check_observation_fields(values, opened_on=business.opened_on, as_of=as_of)
     if clean is None:
         raise ValidationFailed(errors)
-    _check_history(business, clean, is_reopening=is_reopening)
+    _check_history(
+        business, clean, is_reopening=is_reopening, by_staff=origin is not ObservationSource.FOUNDER
+    )
 
     founder_report = origin is ObservationSource.FOUNDER
     observation = Observation(
@@ -408,7 +411,28 @@ def record_observation(
     return observation
 
 
-def _check_history(business: Business, clean: Any, *, is_reopening: bool) -> None:
+def _closed_periods(business_id: int) -> list[tuple[date, date]]:
+    """The times a business was closed and later reopened: [closed_on, reopening day)."""
+    history = db.session.execute(
+        select(Observation.status, Observation.closed_on, Observation.observed_on)
+        .where(
+            Observation.business_id == business_id,
+            (Observation.status == BusinessStatus.CLOSED) | Observation.is_reopening,
+        )
+        .order_by(Observation.observed_on, Observation.id)
+    ).all()
+    periods: list[tuple[date, date]] = []
+    closed_from: date | None = None
+    for status, closed_on, observed_on in history:
+        if status == BusinessStatus.CLOSED:
+            closed_from = closed_on
+        elif closed_from is not None:
+            periods.append((closed_from, observed_on))
+            closed_from = None
+    return periods
+
+
+def _check_history(business: Business, clean: Any, *, is_reopening: bool, by_staff: bool) -> None:
     """The rules that depend on what was observed before (see the module docstring)."""
     is_closed = business.status == BusinessStatus.CLOSED
     if is_reopening:
@@ -428,12 +452,33 @@ def _check_history(business: Business, clean: Any, *, is_reopening: bool) -> Non
             )
         return
     if is_closed:
+        day = business.closed_on.isoformat() if business.closed_on else ""
+        if by_staff:
+            raise Conflict(
+                _(
+                    'This business closed on %(day)s. If it trades again, tick "The business '
+                    'reopened".',
+                    day=day,
+                )
+            )
         raise Conflict(
             _(
                 "This business closed on %(day)s. Only centre staff can record that it reopened.",
-                day=business.closed_on.isoformat() if business.closed_on else "",
+                day=day,
             )
         )
+    if clean.status != BusinessStatus.CLOSED:
+        for closed_from, reopened_on in _closed_periods(business.id):
+            if closed_from <= clean.observed_on < reopened_on:
+                raise ValidationFailed.single(
+                    "observed_on",
+                    _(
+                        "The business was closed from %(start)s until it reopened on "
+                        "%(end)s; an observation cannot fall in that time.",
+                        start=closed_from.isoformat(),
+                        end=reopened_on.isoformat(),
+                    ),
+                )
     if clean.status == BusinessStatus.CLOSED and clean.closed_on < business.status_observed_on:
         raise ValidationFailed.single(
             "closed_on" if clean.closed_on != clean.observed_on else "observed_on",
@@ -457,6 +502,13 @@ def _status_word(status: str) -> str:
 def _require_reviewer(actor: Any, observation: Observation) -> None:
     if getattr(actor, "role", None) not in STAFF_ROLES:
         raise PermissionDenied(_("Only centre staff review self-reports."))
+    # Hold the report until commit and reload it, so a verify and a query racing each other
+    # cannot both pass the state check.
+    db.session.flush()
+    db.session.execute(
+        select(Observation.id).where(Observation.id == observation.id).with_for_update()
+    )
+    db.session.refresh(observation)
     if observation.source != ObservationSource.FOUNDER:
         raise Conflict(_("Only founders' own reports need review."))
 

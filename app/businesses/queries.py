@@ -14,7 +14,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Select, func, select, tuple_
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager
 
 from app.businesses.models import Business, Observation, ObservationSource, ReviewState
 from app.core.errors import NotFound
@@ -37,12 +37,13 @@ class BusinessFilters:
 
     @classmethod
     def from_form(cls, form: Any) -> BusinessFilters:
-        """Read the filter form's cleaned values (empty boxes mean "any")."""
+        """Read the filter form's cleaned values (empty boxes mean "any"). A box the form
+        refused is left out, so one bad value does not undo the other filters."""
         return cls(
             **{
                 name: form[name].data or None
                 for name in cls.__dataclass_fields__
-                if name in form._fields
+                if name in form._fields and not form[name].errors
             }
         )
 
@@ -96,12 +97,14 @@ def list_observations(business_id: int) -> list[Observation]:
     return list(db.session.scalars(stmt))
 
 
-def list_businesses_of_founder(founder_id: int) -> list[Business]:
-    """A founder's businesses, most recently opened first."""
-    stmt = (
+def list_businesses_of_founder(user: Any, founder_id: int) -> list[Business]:
+    """A founder's businesses that `user` may see, most recently opened first (province
+    staff may record a Haikou founder's business in Sanya: Haikou's staff do not see it)."""
+    stmt = _scoped_businesses(
         select(Business)
         .where(Business.founder_id == founder_id)
-        .order_by(Business.opened_on.desc(), Business.id.desc())
+        .order_by(Business.opened_on.desc(), Business.id.desc()),
+        user,
     )
     return list(db.session.scalars(stmt))
 
@@ -123,7 +126,11 @@ def list_reports_stmt(user: Any, state: str = ReviewState.PENDING) -> Select:
             Observation.review_state == state,
         )
     )
-    return _scoped_businesses(stmt, user).order_by(Observation.created_at, Observation.id)
+    return (
+        _scoped_businesses(stmt, user)
+        .options(contains_eager(Observation.business))
+        .order_by(Observation.created_at, Observation.id)
+    )
 
 
 def count_pending_reports(user: Any) -> int:

@@ -23,7 +23,7 @@ from app.businesses.forms import (
     ReviewForm,
     SelfReportForm,
 )
-from app.businesses.models import Business, ReviewState
+from app.businesses.models import Business, BusinessStatus, ReviewState
 from app.businesses.queries import (
     BusinessFilters,
     count_pending_reports,
@@ -72,7 +72,8 @@ def _filter_form() -> BusinessFilterForm:
 def index() -> Any:
     """Businesses of the user's area with their current status; filters and search."""
     form = _filter_form()
-    filters = BusinessFilters.from_form(form) if form.validate() else BusinessFilters()
+    form.validate()
+    filters = BusinessFilters.from_form(form)
     pagination = paginate(
         list_businesses_stmt(current_user, filters), read_page_request_or_first(request.args)
     )
@@ -212,10 +213,12 @@ def my_business(business_id: int) -> Any:
     form = SelfReportForm()
     if form.validate_on_submit():
         as_of = today_in_china()
+        closing = form.status.data == BusinessStatus.CLOSED
         values = {
             "observed_on": as_of,
             "status": form.status.data,
-            "employees": form.employees.data,
+            # Closing, nobody works there any more, whatever the box still says.
+            "employees": 0 if closing else form.employees.data,
             "monthly_revenue": form.monthly_revenue.data,
         }
         try:

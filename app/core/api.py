@@ -92,7 +92,28 @@ def json_body() -> dict[str, Any]:
         payload = None
     if not isinstance(payload, dict):
         raise MalformedJSON(_("The request body must be a JSON object."))
+    if not _is_encodable(payload):
+        # JSON may escape half of a UTF-16 pair ("\ud800"), which no database stores.
+        raise MalformedJSON(_("The request body contains text that is not valid Unicode."))
     return payload
+
+
+def _is_encodable(value: Any) -> bool:
+    """True when every string in the decoded JSON (keys too) can be stored as UTF-8."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True
 
 
 def read_json_form(form_cls: type[FormT], **form_kwargs: Any) -> FormT:

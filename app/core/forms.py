@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, Field, Form
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from app.core import validators
 from app.core.dates import today_in_china
@@ -184,7 +184,8 @@ class MoneyField(DecimalField):
     """
 
     def process_formdata(self, valuelist: list[Any]) -> None:
-        """Refuse anything but a plain amount, then parse like DecimalField."""
+        """Refuse anything but a plain amount, then parse like DecimalField and refuse
+        what is not a finite number."""
         raw = valuelist[0] if valuelist else None
         if raw not in ("", None) and not _PLAIN_AMOUNT.fullmatch(str(raw).strip()):
             self.data = None
@@ -193,3 +194,8 @@ class MoneyField(DecimalField):
         if isinstance(self.data, Decimal) and not self.data.is_finite():
             self.data = None
             raise ValueError(str(_l('Enter an amount in yuan, like "50000.00".')))
+
+    def pre_validate(self, form: Any) -> None:
+        """An amount that could not be read gets that one message, not a range error too."""
+        if self.process_errors:
+            raise StopValidation()

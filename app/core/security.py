@@ -33,6 +33,8 @@ def safe_next_url(target: str | None) -> str | None:
     """`target` if it is a path on this site, else None (no open redirects)."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in target):
+        return None  # a header value cannot hold control characters (and urlsplit drops them)
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or "\\" in target:
         return None

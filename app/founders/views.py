@@ -19,7 +19,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.auth.operations import create_user
-from app.businesses.queries import list_businesses_of_founder
+from app.businesses.queries import first_opened_on, list_businesses_of_founder
 from app.core.api import form_errors
 from app.core.dates import today_in_china
 from app.core.db import mark_request_as_writing, utcnow
@@ -52,7 +52,7 @@ from app.founders.queries import (
     list_founders_stmt,
 )
 from app.founders.rules import FOUNDER_FIELDS
-from app.incubation.queries import list_residencies_of_founder
+from app.incubation.queries import first_residency_on, list_residencies_of_founder
 from app.integrity.queries import get_integrity_standing
 from app.library.queries import list_adoptions_of_founder
 from app.regions.queries import region_choices_in_scope
@@ -145,14 +145,16 @@ def _founder_story(founder: Founder) -> dict[str, Any]:
     """Everything the founder page and the founder's own page show besides the profile."""
     enrollments = list_enrollments_of_founder(founder.id)
     adoptions = list_adoptions_of_founder(founder.id)
-    businesses = list_businesses_of_founder(founder.id)
-    residencies = list_residencies_of_founder(founder.id)
+    businesses = list_businesses_of_founder(current_user, founder.id)
+    residencies = list_residencies_of_founder(current_user, founder.id)
+    # The milestones are the founder's, whichever region their businesses are in.
+    opened_on, incubated_on = first_opened_on(founder.id), first_residency_on(founder.id)
     journey = build_journey(
         founder,
         enrollments,
         adoptions,
-        opened_on=[business.opened_on for business in businesses],
-        incubated_on=[residency.starts_on for residency in residencies],
+        opened_on=[opened_on] if opened_on else [],
+        incubated_on=[incubated_on] if incubated_on else [],
     )
     return {
         "journey": journey,

@@ -81,9 +81,9 @@ class ResidencyForm(AppForm):
     """business_id, unit_label, starts_on, note?"""
 
     business_id = IntegerField(
-        _l("Business id"),
+        _l("Business number"),
         validators=[InputRequired(), NumberRange(min=1, max=MAX_ID)],
-        description=_l("The id shown on the business's page."),
+        description=_l("The business number shown on the business's page."),
     )
     unit_label = StringField(
         _l("Unit"),

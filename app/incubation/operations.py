@@ -40,7 +40,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from app.businesses.models import Business, BusinessStatus
-from app.businesses.operations import record_observation
+from app.businesses.operations import lock_business, record_observation
 from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.db import MAX_ID
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
@@ -309,14 +309,33 @@ def _open_residency_of(business_id: int) -> Residency | None:
     )
 
 
-def _unit_holder(base_id: int, unit_label: str) -> Residency | None:
+def _overlapping(starts_on: date) -> Any:
+    """Residencies that are still running on or after `starts_on`: open ones, and past
+    ones that ended after it (a backdated start must not double-book history)."""
+    return Residency.ends_on.is_(None) | (Residency.ends_on > starts_on)
+
+
+def _unit_holder(base_id: int, unit_label: str, starts_on: date) -> Residency | None:
     return db.session.scalar(
-        select(Residency).where(
+        select(Residency)
+        .where(
             Residency.base_id == base_id,
             Residency.unit_label == unit_label,
-            Residency.ends_on.is_(None),
+            _overlapping(starts_on),
         )
+        .order_by(Residency.starts_on.desc())
+        .limit(1)
     )
+
+
+def _residents_from(base_id: int, starts_on: date) -> int:
+    """Residents of the base on or after `starts_on`; today's count for a start today. For
+    a backdated start it may count two past residents of one unit twice: it errs on the
+    side of never overfilling a base in its history."""
+    stmt = select(func.count(Residency.id)).where(
+        Residency.base_id == base_id, _overlapping(starts_on)
+    )
+    return int(db.session.scalar(stmt) or 0)
 
 
 def _already_resident(residency: Residency) -> Conflict:
@@ -343,12 +362,15 @@ def _unit_taken(residency: Residency) -> Conflict:
     )
 
 
-def _occupancy_conflict(base: IncubationBase, business: Business, unit_label: str) -> None:
-    """Raise the first conflict of the new resident with the base's current residents."""
+def _occupancy_conflict(
+    base: IncubationBase, business: Business, unit_label: str, starts_on: date
+) -> None:
+    """Raise the first conflict of the new resident with the base's residents from
+    `starts_on` on."""
     living = _open_residency_of(business.id)
     if living is not None:
         raise _already_resident(living)
-    residents = count_open_residents(base.id)
+    residents = _residents_from(base.id, starts_on)
     if residents >= base.units:
         raise Conflict(
             _(
@@ -359,7 +381,7 @@ def _occupancy_conflict(base: IncubationBase, business: Business, unit_label: st
             units=base.units,
             occupied=residents,
         )
-    holder = _unit_holder(base.id, unit_label)
+    holder = _unit_holder(base.id, unit_label, starts_on)
     if holder is not None:
         raise _unit_taken(holder)
 
@@ -372,6 +394,8 @@ def start_residency(
     business, clean, errors = _residency_errors(actor, values, as_of=as_of)
     if errors:
         raise ValidationFailed(errors)
+    # Held until commit: a closure recorded meanwhile waits, then finds this residency.
+    lock_business(business)
     if business.region_code not in region_codes_in(base.region_code):
         raise ValidationFailed.single(
             "business_id",
@@ -389,13 +413,13 @@ def start_residency(
         )
     _lock_base(base.id)
     db.session.refresh(base)
-    _occupancy_conflict(base, business, clean["unit_label"])
+    _occupancy_conflict(base, business, clean["unit_label"], clean["starts_on"])
     residency = Residency(base_id=base.id, business_id=business.id, **clean)
     try:
         with db.session.begin_nested():
             db.session.add(residency)
     except IntegrityError:  # the business or the unit taken by someone else just now
-        _occupancy_conflict(base, business, clean["unit_label"])
+        _occupancy_conflict(base, business, clean["unit_label"], clean["starts_on"])
         raise Conflict(_("The base changed meanwhile; please try again.")) from None
     record_audit(
         actor, "residency.start", residency, None, snapshot(residency), region_code=base.region_code

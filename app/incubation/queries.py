@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
@@ -34,8 +35,14 @@ class BaseFilters:
 
     @classmethod
     def from_form(cls, form: Any) -> BaseFilters:
-        """Read the filter form's cleaned values (empty boxes mean "any")."""
-        return cls(**{name: form[name].data or None for name in cls.__dataclass_fields__})
+        """Read the filter form's cleaned values (empty boxes mean "any"). A box the form
+        refused is left out, so one bad value does not undo the other filters."""
+        return cls(
+            **{
+                name: None if form[name].errors else form[name].data or None
+                for name in cls.__dataclass_fields__
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -165,15 +172,27 @@ def list_residencies_of_business(business_id: int) -> list[Residency]:
     return list(db.session.scalars(stmt))
 
 
-def list_residencies_of_founder(founder_id: int) -> list[Residency]:
-    """The residencies of all of a founder's businesses, latest first."""
-    stmt = (
+def list_residencies_of_founder(user: Any, founder_id: int) -> list[Residency]:
+    """The residencies of the founder's businesses that `user` may see, latest first."""
+    stmt = scoped(
         select(Residency)
         .join(Business, Business.id == Residency.business_id)
         .where(Business.founder_id == founder_id)
-        .order_by(Residency.starts_on.desc(), Residency.id.desc())
+        .order_by(Residency.starts_on.desc(), Residency.id.desc()),
+        user,
+        region_column=Business.region_code,
+        founder_column=Business.founder_id,
     )
     return list(db.session.scalars(stmt))
+
+
+def first_residency_on(founder_id: int) -> date | None:
+    """The day the founder's first business entered a base (the journey's milestone)."""
+    return db.session.scalar(
+        select(func.min(Residency.starts_on))
+        .join(Business, Business.id == Residency.business_id)
+        .where(Business.founder_id == founder_id)
+    )
 
 
 def region_occupancy(user: Any) -> list[RegionOccupancy]:

@@ -71,7 +71,8 @@ def bases() -> Any:
     """Bases in the user's area with their units, residents and free units."""
     filters = BaseFilterForm(request.args)
     filters.region_code.choices = with_blank(region_choices_in_scope(current_user))
-    chosen = BaseFilters.from_form(filters) if filters.validate() else BaseFilters()
+    filters.validate()
+    chosen = BaseFilters.from_form(filters)
     pagination = paginate(
         list_bases_stmt(current_user, chosen), read_page_request_or_first(request.args)
     )

@@ -147,7 +147,7 @@ def project_json(project: LibraryProject, outcome: ProjectOutcome) -> dict[str, 
 
 def project_detail_json(project: LibraryProject) -> dict[str, Any]:
     """The API's view of one project: every field and its outcome."""
-    outcome = project_outcomes([project.id])[project.id]
+    outcome = project_outcomes([project.id], current_user)[project.id]
     return project_json(project, outcome) | {
         "market": project.market,
         "risks": project.risks,
@@ -213,7 +213,7 @@ def list_projects() -> Any:
     pagination = paginate(
         list_projects_stmt(current_user, filters), read_page_request(request.args)
     )
-    outcomes = project_outcomes(project.id for project in pagination.items)
+    outcomes = project_outcomes((project.id for project in pagination.items), current_user)
     return json_response(page_envelope(pagination, lambda p: project_json(p, outcomes[p.id])))
 
 

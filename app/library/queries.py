@@ -193,21 +193,37 @@ def get_promotion_of(project_id: int) -> LibraryProject | None:
     )
 
 
-def project_outcomes(project_ids: Iterable[int]) -> dict[int, ProjectOutcome]:
-    """Each project's outcome (every id present, zero when nothing happened yet)."""
+def _counted_by(user: Any) -> Any | None:
+    """Whose records a user's outcome figures count: staff and officers their area's (so
+    each figure matches the list it links to), admins everyone's; founders see every
+    founder's (they choose a project on how it went everywhere, and get no lists)."""
+    if user is None or getattr(user, "role", None) in (None, Role.FOUNDER):
+        return None
+    return user
+
+
+def project_outcomes(project_ids: Iterable[int], user: Any = None) -> dict[int, ProjectOutcome]:
+    """Each project's outcome (every id present, zero when nothing happened yet), counted
+    within `user`'s area (see `_counted_by`)."""
     ids = list(project_ids)
     outcomes = {project_id: ProjectOutcome() for project_id in ids}
     if not ids:
         return outcomes
-    adopters = dict(
-        db.session.execute(
-            select(LibraryAdoption.project_id, func.count(LibraryAdoption.id))
-            .where(LibraryAdoption.project_id.in_(ids))
-            .group_by(LibraryAdoption.project_id)
-        ).all()
+    counter = _counted_by(user)
+    adopter_stmt = (
+        select(LibraryAdoption.project_id, func.count(LibraryAdoption.id))
+        .where(LibraryAdoption.project_id.in_(ids))
+        .group_by(LibraryAdoption.project_id)
     )
+    if counter is not None:
+        adopter_stmt = scoped(
+            adopter_stmt.join(Founder, Founder.id == LibraryAdoption.founder_id),
+            counter,
+            region_column=Founder.region_code,
+        )
+    adopters = dict(db.session.execute(adopter_stmt).all())
     is_operating = Business.status == BusinessStatus.OPERATING
-    business_counts = db.session.execute(
+    business_stmt = (
         select(
             Business.library_project_id,
             func.count(Business.id),
@@ -217,7 +233,9 @@ def project_outcomes(project_ids: Iterable[int]) -> dict[int, ProjectOutcome]:
         .where(Business.library_project_id.in_(ids))
         .group_by(Business.library_project_id)
     )
-    counted = {row[0]: row[1:] for row in business_counts}
+    if counter is not None:
+        business_stmt = scoped(business_stmt, counter, region_column=Business.region_code)
+    counted = {row[0]: row[1:] for row in db.session.execute(business_stmt)}
     for project_id in ids:
         businesses, operating, jobs = counted.get(project_id, (0, 0, 0))
         outcomes[project_id] = ProjectOutcome(

@@ -106,7 +106,7 @@ def index() -> Any:
         "library/index.html",
         filters=form,
         pagination=pagination,
-        outcomes=project_outcomes(ids),
+        outcomes=project_outcomes(ids, current_user),
         adopted=adopted_project_ids(current_user.founder_id, ids),
         as_cards=_is_founder(),
         action_form=StatusActionForm(),
@@ -118,7 +118,7 @@ def _render_detail(project: LibraryProject, *, adoption_form: AdoptionForm | Non
     return render_template(
         "library/detail.html",
         project=project,
-        outcome=project_outcomes([project.id])[project.id],
+        outcome=project_outcomes([project.id], current_user)[project.id],
         origin=get_visible_project(current_user, project.promoted_from_id),
         promotion=promotion,
         promotion_visible=get_visible_project(current_user, promotion.id if promotion else None),

@@ -83,3 +83,52 @@ def test_the_opening_cannot_move_past_the_first_residency(staff):
 
     assert "2026-04-01" in caught.value.errors["opened_on"][0]
     assert update_business(staff, business, {"opened_on": date(2026, 4, 1)}, as_of=AS_OF)
+
+
+def test_no_observation_falls_inside_a_closed_time(staff):
+    """Closed on 1 June, reopened on 1 September: July belongs to the closure."""
+    business = make_business()
+    record_observation(
+        staff, business, {"observed_on": date(2026, 6, 1), "status": "closed"}, as_of=AS_OF
+    )
+    record_observation(
+        staff,
+        business,
+        {"observed_on": date(2026, 9, 1), "status": "operating", "employees": 1},
+        as_of=AS_OF,
+        is_reopening=True,
+    )
+    with pytest.raises(ValidationFailed) as caught:
+        record_observation(
+            staff,
+            business,
+            {"observed_on": date(2026, 7, 1), "status": "operating", "employees": 2},
+            as_of=AS_OF,
+        )
+    assert "2026-06-01" in caught.value.errors["observed_on"][0]
+    # Before the closure and after the reopening, history may be filled in.
+    for day in (date(2026, 5, 1), date(2026, 9, 1), date(2026, 10, 1)):
+        record_observation(
+            staff,
+            business,
+            {"observed_on": day, "status": "operating", "employees": 2},
+            as_of=AS_OF,
+        )
+    assert business.status == "operating"
+
+
+def test_staff_are_told_how_to_record_a_reopening(staff):
+    from app.core.errors import Conflict
+
+    business = make_business()
+    record_observation(
+        staff, business, {"observed_on": date(2026, 6, 1), "status": "closed"}, as_of=AS_OF
+    )
+    with pytest.raises(Conflict) as caught:
+        record_observation(
+            staff,
+            business,
+            {"observed_on": date(2026, 9, 1), "status": "operating", "employees": 1},
+            as_of=AS_OF,
+        )
+    assert "The business reopened" in caught.value.message

@@ -154,13 +154,35 @@ def test_filters_combine(area, hainan_staff):
 # A founder's businesses and history -----------------------------------------------------
 def test_a_founders_businesses_and_first_opening(db_session):
     founder = make_founder(region_code="460100")
-    assert list_businesses_of_founder(founder.id) == []
+    staff = make_user(role="staff", region_code="460100")
+    assert list_businesses_of_founder(staff, founder.id) == []
     assert first_opened_on(founder.id) is None
     later = make_business(founder, opened_on=date(2026, 6, 1))
     earlier = make_business(founder, opened_on=date(2025, 9, 1))
     make_business(opened_on=date(2024, 1, 1))  # someone else's
-    assert list_businesses_of_founder(founder.id) == [later, earlier]
+    assert list_businesses_of_founder(staff, founder.id) == [later, earlier]
     assert first_opened_on(founder.id) == date(2025, 9, 1)
+
+
+def test_a_founders_businesses_elsewhere_stay_out_of_sight(db_session):
+    """Province staff may record a Haikou founder's business in Sanya; Haikou's staff and
+    officers do not see it on the founder's page, Sanya's and the province's do."""
+    founder = make_founder(region_code="460100")
+    haikou = make_business(founder, region_code="460100")
+    sanya = make_business(founder, region_code="460200", opened_on=date(2025, 1, 1))
+    viewers = [("staff", "460100"), ("officer", "460100"), ("staff", "460200"), ("staff", "460000")]
+    seen_by = {
+        (role, region): list_businesses_of_founder(
+            make_user(role=role, region_code=region), founder.id
+        )
+        for role, region in viewers
+    }
+    assert seen_by[("staff", "460100")] == [haikou]
+    assert seen_by[("officer", "460100")] == [haikou]
+    assert seen_by[("staff", "460200")] == [sanya]
+    assert seen_by[("staff", "460000")] == [haikou, sanya]
+    # The journey's milestone is the founder's: the first opening, wherever it was.
+    assert first_opened_on(founder.id) == date(2025, 1, 1)
 
 
 def test_the_history_is_latest_first(db_session):

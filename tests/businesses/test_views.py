@@ -97,14 +97,16 @@ def test_the_list_filters(client, login_as):
 
 
 def test_bad_filters_show_the_page_with_the_error(client, login_as):
-    make_business(name="小店")
+    make_business(name="小店", opened_on=date(2026, 6, 1))
+    make_business(name="旧铺", opened_on=date(2026, 3, 1))
     db.session.commit()
     login_as("staff", "460100")
     html = page(
         client.get("/businesses?opened_from=2026-05-01&opened_to=2026-04-01&page=-1", headers=EN)
     )
     assert "The end date is before the start date." in html
-    assert "小店" in html  # the filters are ignored, not the list
+    assert "小店" in html  # the refused box is ignored, not the list...
+    assert "旧铺" not in html  # ...nor the boxes that were fine
 
 
 def test_officers_read_without_writing(client, login_as):
@@ -240,7 +242,7 @@ def test_the_business_page_shows_the_history_and_the_form(client, login_as):
     html = page(client.get(f"/businesses/{business_id}", headers=EN))
     assert html.count('data-testid="observation-row"') == 2
     assert html.index("2026-08-01") < html.index("2026-04-01")
-    assert 'data-testid="current-employees">1 employees<' in html
+    assert 'data-testid="current-employees">1 employee<' in html
     assert "Record an observation" in html
     assert f'action="/businesses/{business_id}/observations"' in html
     assert "¥1,234.50" in html
@@ -448,6 +450,19 @@ def test_a_founders_report_without_revenue(client, login_as):
     assert db.session.scalar(select(Observation.monthly_revenue)) is None
 
 
+def test_a_founder_closing_from_the_phone_keeps_nobody_employed(client, login_as):
+    """The box still shows the last head count; closing, the founder need not clear it."""
+    user = login_as("founder", "460100")
+    business_id = own_business_id(user)
+    response = client.post(
+        f"/me/businesses/{business_id}", data={"status": "closed", "employees": "2"}
+    )
+    assert response.status_code == 302
+    observation = db.session.scalar(select(Observation))
+    assert (observation.status, observation.employees) == ("closed", 0)
+    assert observation.closed_on == today_in_china()
+
+
 @pytest.mark.parametrize(
     ("data", "field"),
     [
@@ -457,7 +472,6 @@ def test_a_founders_report_without_revenue(client, login_as):
         ({"status": "operating", "employees": "lots"}, "employees"),
         ({"status": "operating", "employees": "2", "monthly_revenue": "1.234"}, "monthly_revenue"),
         ({"status": "operating", "employees": "2", "monthly_revenue": "-1"}, "monthly_revenue"),
-        ({"status": "closed", "employees": "2"}, "employees"),
     ],
 )
 def test_a_founders_bad_report_shows_the_error(client, login_as, data, field):

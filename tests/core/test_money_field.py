@@ -34,3 +34,18 @@ def test_plain_amounts_are_read_exactly(app, typed, amount):
         form = AmountForm(formdata=MultiDict({"amount": typed}))
         assert form.validate()
         assert form.amount.data == Decimal(amount)
+
+
+def test_an_unreadable_amount_gets_one_message(app):
+    from wtforms.validators import NumberRange
+
+    class Ranged(AppForm):
+        class Meta:
+            csrf = False
+
+        amount = MoneyField("Amount", places=2, validators=[NumberRange(min=0, max=100)])
+
+    with app.test_request_context():
+        form = Ranged(formdata=MultiDict({"amount": "1,234.50"}))
+        assert not form.validate()
+        assert len(form.errors["amount"]) == 1

@@ -215,9 +215,20 @@ def test_ending_a_residency_frees_a_unit_for_a_new_resident(haikou_staff):
     first = move_in(haikou_staff, base, make_business(), unit="A-1")
     with pytest.raises(Conflict):
         move_in(haikou_staff, base, make_business(), unit="A-2")
-    move_out(haikou_staff, first)
-    second = move_in(haikou_staff, base, make_business(), unit="A-1")
+    move_out(haikou_staff, first)  # on 2026-10-01
+    second = move_in(haikou_staff, base, make_business(), unit="A-1", starts_on=date(2026, 10, 1))
     assert second.unit_label == "A-1"
+
+
+def test_a_backdated_start_never_double_books_history(haikou_staff):
+    """A-1 was taken from May to October: a start dated inside that time is refused, for
+    the unit and for a one-unit base, though both are free today."""
+    base = make_base(units=1)
+    move_out(haikou_staff, move_in(haikou_staff, base, make_business(), unit="A-1"))
+    for unit in ("A-1", "A-2"):
+        with pytest.raises(Conflict):
+            move_in(haikou_staff, base, make_business(), unit=unit, starts_on=date(2026, 6, 1))
+    assert move_in(haikou_staff, base, make_business(), unit="A-2", starts_on=date(2026, 10, 2))
 
 
 def test_a_business_lives_in_one_base_at_a_time(haikou_staff):
@@ -340,9 +351,7 @@ def test_a_unit_race_lost_to_the_database_index_is_the_same_conflict(haikou_staf
     make_residency(base, unit_label="Z-9")
     real = operations._unit_holder
     answers = iter([None])
-    monkeypatch.setattr(
-        operations, "_unit_holder", lambda base_id, unit: next(answers, real(base_id, unit))
-    )
+    monkeypatch.setattr(operations, "_unit_holder", lambda *args: next(answers, real(*args)))
     with pytest.raises(Conflict) as caught:
         move_in(haikou_staff, base, make_business(), unit="Z-9")
     assert "Z-9" in caught.value.message

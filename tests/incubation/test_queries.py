@@ -135,7 +135,8 @@ def test_residencies_of_a_business_and_of_a_founder(db_session):
     other = make_residency(make_base(), second, starts_on=date(2026, 5, 1))
     make_residency(make_base())  # someone else's
     assert [r.id for r in list_residencies_of_business(first.id)] == [later.id, earlier.id]
-    assert [r.id for r in list_residencies_of_founder(founder.id)] == [
+    staff = make_user(role="staff", region_code=founder.region_code)
+    assert [r.id for r in list_residencies_of_founder(staff, founder.id)] == [
         later.id,
         other.id,
         earlier.id,

@@ -239,6 +239,27 @@ def test_outcomes_count_businesses_operating_and_their_jobs(db_session):
     assert (outcome.businesses, outcome.operating, outcome.jobs) == (3, 1, 4)
 
 
+def test_outcomes_count_within_the_viewers_area_and_everywhere_for_founders(db_session):
+    """A province project named by one Haikou and two Sanya businesses: Haikou's staff see
+    1 (the list they link to shows 1), Sanya's 2, the province 3; a founder sees 3."""
+    project = make_project(region_code="460000")
+    make_business(make_founder(region_code="460100"), library_project_id=project.id)
+    for _ in range(2):
+        make_business(make_founder(region_code="460200"), library_project_id=project.id)
+    make_adoption(project, make_founder(region_code="460200"))
+
+    def seen(role, region):
+        user = make_user(role=role, region_code=region)
+        outcome = project_outcomes([project.id], user)[project.id]
+        return outcome.businesses, outcome.adopters
+
+    assert seen("staff", "460100") == (1, 0)
+    assert seen("officer", "460200") == (2, 1)
+    assert seen("staff", "460000") == (3, 1)
+    assert seen("founder", "460100") == (3, 1)
+    assert project_outcomes([project.id])[project.id].businesses == 3
+
+
 def test_adoptions_of_a_founder_come_with_their_projects(db_session):
     founder = make_founder(region_code="460100")
     first = make_adoption(make_project(region_code="460100", title="甲"), founder)
