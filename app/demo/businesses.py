@@ -10,6 +10,13 @@ between; head counts drift (mostly up a little), revenue fits the industry and s
 some businesses suspend for a while, and about a sixth close in their first year (a few
 more later). A closure is one last observation; nothing follows it.
 
+Founders' own reports come only from founders with a founder account: about three owners
+in ten registered one at the centre (around their opening) and report from their phones
+after that day; the centre hands out their passwords in person, so the demo gives the
+accounts one shared hash of a random secret that nobody knows. A business names the
+library project its founder adopted only when the founder had adopted it (and it was
+published) by the opening day; a founder who picks a project often opens a little later.
+
 The current-status columns of each business are what `refresh_current_status` would
 compute from its observations, so the demo data looks exactly like recorded data. Founders
 are read back in id ranges and their businesses written a batch at a time (COPY on
@@ -18,6 +25,7 @@ PostgreSQL), ids assigned here, so a million founders stay in bounded memory.
 
 from __future__ import annotations
 
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -30,6 +38,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from app.auth.models import User
+from app.auth.passwords import hash_password
 from app.businesses.models import (
     Business,
     BusinessStatus,
@@ -39,6 +49,7 @@ from app.businesses.models import (
 )
 from app.core.dates import CHINA_TIME, add_months
 from app.core.industries import Industry
+from app.core.permissions import Role
 from app.core.validators import USCC_ALPHABET, uscc_check_char
 from app.demo.bulk import insert_rows, move_id_sequence_past
 from app.demo.sampling import Weighted, pick, triangular_int
@@ -58,6 +69,7 @@ CLOSED = BusinessStatus.CLOSED.value
 PENDING = ReviewState.PENDING.value
 VERIFIED = ReviewState.VERIFIED.value
 QUERIED = ReviewState.QUERIED.value
+FOUNDER_ROLE = Role.FOUNDER.value
 
 # Founders read per query; their businesses and observations are written per batch.
 BATCH_SIZE = 5_000
@@ -94,19 +106,27 @@ FOLLOWUP_MONTHS = frozenset({3, 6, 12, 24, 36})
 VISIT_DAYS = tuple((round(months * 30.44), months in FOLLOWUP_MONTHS) for months in VISIT_MONTHS)
 VISIT_JITTER_DAYS = 12
 VISIT_SKIP_SHARE = 0.1
-# Who makes an in-between observation; founders report more often since the portal opened.
-FOUNDER_REPORT_SHARE = 0.45
-RECENT_FOUNDER_REPORT_SHARE = 0.6
+# Share of business owners with a founder account, registered at the centre this many
+# days after their first business opened (or they registered, for one run before).
+FOUNDER_ACCOUNT_SHARE = 0.3
+ACCOUNT_DAYS = (-30, 7, 150)
+# Only founders with an account report themselves, and only after the account's day.
+# Who makes an in-between observation of their business; they report more often since the
+# portal opened.
+FOUNDER_REPORT_SHARE = 0.7
+RECENT_FOUNDER_REPORT_SHARE = 0.85
 # A follow-up is sometimes answered by the founder's own report instead (channel self_report).
-SELF_REPORT_AT_FOLLOWUP_SHARE = 0.15
+SELF_REPORT_AT_FOLLOWUP_SHARE = 0.3
 # Founders' reports of the last weeks are still waiting for the centre; a few were queried.
 RECENT_REPORT_DAYS = 75
 RECENT_PENDING_SHARE = 0.5
-RECENT_QUERIED_SHARE = 0.08
-OLD_QUERIED_SHARE = 0.015
-# Since the portal opened, some founders also report between visits, in the last weeks.
-EXTRA_SELF_REPORT_SHARE = 0.2
+RECENT_QUERIED_SHARE = 0.12
+OLD_QUERIED_SHARE = 0.03
+# Since the portal opened, most founders with an account also report between visits in
+# the last weeks, about once a month (days between their reports).
+EXTRA_SELF_REPORT_SHARE = 0.85
 EXTRA_SELF_REPORT_DAYS = 60
+EXTRA_SELF_REPORT_GAP_DAYS = (20, 30, 45)
 
 SUSPENSION_SHARE = 0.05
 SUSPENSION_BEFORE_CLOSURE_SHARE = 0.35
@@ -115,8 +135,11 @@ REVENUE_UNKNOWN_SHARE = 0.08
 
 # Share of businesses with a unified social credit code, per legal form.
 SHOP_USCC_SHARE = 0.52
-# A business of a founder who adopted a library project names (and follows) it this often.
+# A business of a founder who adopted a library project names (and follows) it this often;
+# only one opened once the project was adopted and published can. A founder who follows a
+# project adopted after the planned opening opens this many days after adopting it.
 NAMES_ADOPTED_PROJECT_SHARE = 0.5
+PROJECT_PREPARATION_DAYS = (7, 30, 120)
 
 # Monthly revenue range in yuan of a business with nobody employed, per industry.
 REVENUE_RANGES: dict[str, tuple[int, int]] = {
@@ -308,6 +331,20 @@ class FounderFacts:
     # The project the founder adopted from the library, if any.
     project_id: int | None = None
     adopted_on: date | None = None
+    # The founder account that exists already (the demo founder's), and its day.
+    account_id: int | None = None
+    account_on: date | None = None
+
+
+@dataclass(slots=True)
+class _Account:
+    """A founder's account: its id, the day it was registered (the founder reports only
+    after it), whether the seed adds it, and the founder's latest report."""
+
+    id: int
+    day: date
+    new: bool
+    last_report_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +381,7 @@ class _Visit:
 class _Batch:
     """Rows planned for one batch of founders."""
 
+    accounts: list[dict[str, Any]] = field(default_factory=list)
     businesses: list[dict[str, Any]] = field(default_factory=list)
     observations: list[dict[str, Any]] = field(default_factory=list)
 
@@ -352,6 +390,11 @@ def between(rng: Random, low: int, high: int) -> int:
     """A whole number in [low, high]: `randint` without its overhead, called millions of
     times in a large seed."""
     return low + int(rng.random() * (high - low + 1))
+
+
+def founder_username(founder_id: int) -> str:
+    """The username of a founder's account: 「f000123」, never one of the demo logins."""
+    return f"f{founder_id:06d}"
 
 
 def short_region_name(name: str) -> str:
@@ -427,8 +470,11 @@ class BusinessPlanner:
         now: datetime,
         regions: dict[str, RegionInfo],
         project_industries: dict[int, str],
+        project_published_on: dict[int, date],
         first_business_id: int,
         first_observation_id: int,
+        first_account_id: int,
+        account_password_hash: str,
         money_as_fen: bool,
         on_business: Callable[[OpenedBusiness], None] | None = None,
     ) -> None:
@@ -437,14 +483,20 @@ class BusinessPlanner:
         self.now = now
         self.regions = regions
         self.project_industries = project_industries
+        self.project_published_on = project_published_on
         self.next_business_id = first_business_id
         self.next_observation_id = first_observation_id
+        self.next_account_id = first_account_id
+        self.account_password_hash = account_password_hash
         self.money_as_fen = money_as_fen
         self.on_business = on_business
         self._industries: dict[str, Weighted[str]] = {}
         self._issued_codes: set[str] = set()
         self._batch = _Batch()
         self.counts: dict[str, int] = defaultdict(int)
+        # The account of the founder being planned, and whether they will register one.
+        self.account: _Account | None = None
+        self._wants_account = False
 
     def take_batch(self) -> _Batch:
         """The rows planned since the last call."""
@@ -453,10 +505,23 @@ class BusinessPlanner:
 
     # Who opens what, when --------------------------------------------------------------
     def plan_founder(self, founder: FounderFacts, *, showcase: bool = False) -> None:
-        """Plan the founder's businesses (none for about half of them)."""
+        """Plan the founder's businesses (none for about half of them), and the founder
+        account of about three owners in ten."""
+        self.account = None
+        if founder.account_id is not None:
+            self.account = _Account(founder.account_id, founder.account_on or self.as_of, False)
+        self._wants_account = not showcase and self.rng.random() < FOUNDER_ACCOUNT_SHARE
         if showcase:
             self._showcase_business(founder)
-            return
+        else:
+            self._plan_businesses(founder)
+        account = self.account
+        if account is not None and account.new:
+            self._batch.accounts.append(self._account_row(founder, account))
+            self.counts["founder_accounts"] += 1
+
+    def _plan_businesses(self, founder: FounderFacts) -> None:
+        """A business run before registering, one opened after training, a second one."""
         rng = self.rng
         pre_existing = rng.random() < PRE_EXISTING_SHARE and self._pre_existing(founder)
         start, share = founder.trained_on, OPENING_SHARE
@@ -468,13 +533,76 @@ class BusinessPlanner:
             return
         low, high = OPENING_DELAYS.draw(rng)
         opened_on = start + timedelta(days=between(rng, low, high))
+        ready_on = self._project_ready_on(founder)
+        follows = False
+        if ready_on is not None and rng.random() < NAMES_ADOPTED_PROJECT_SHARE:
+            if ready_on <= opened_on:
+                follows = True
+            else:  # the founder picked the project first, then prepared and opened
+                moved = ready_on + timedelta(days=triangular_int(rng, *PROJECT_PREPARATION_DAYS))
+                if moved <= self.as_of:
+                    opened_on, follows = moved, True
         if opened_on > self.as_of:
             return
-        self._business(founder, opened_on, tracked_from=opened_on)
-        if rng.random() < SECOND_BUSINESS_SHARE:
+        self._business(founder, opened_on, tracked_from=opened_on, follows=follows)
+        # A few open a second business; the first founder who can does, wherever chance
+        # alone might leave a small seed without one.
+        forced = (
+            not self.counts["second_businesses"]
+            and opened_on + timedelta(days=SECOND_BUSINESS_DAYS[1]) <= self.as_of
+        )
+        if forced or rng.random() < SECOND_BUSINESS_SHARE:
             second = opened_on + timedelta(days=triangular_int(rng, *SECOND_BUSINESS_DAYS))
+            if forced:
+                second = min(second, self.as_of)
             if second <= self.as_of:
-                self._business(founder, second, tracked_from=second)
+                self.counts["second_businesses"] += 1
+                follows_second = (
+                    not follows
+                    and ready_on is not None
+                    and ready_on <= second
+                    and rng.random() < NAMES_ADOPTED_PROJECT_SHARE
+                )
+                self._business(founder, second, tracked_from=second, follows=follows_second)
+
+    def _project_ready_on(self, founder: FounderFacts) -> date | None:
+        """The first day a business could follow the founder's adopted project: adopted
+        and published by then (None when the founder adopted none)."""
+        project = founder.project_id
+        if project not in self.project_industries or founder.adopted_on is None:
+            return None
+        published_on = self.project_published_on.get(project)
+        if published_on is None:
+            return None
+        return max(founder.adopted_on, published_on)
+
+    def _open_account(self, founder: FounderFacts, tracked_from: date) -> None:
+        """Register the founder's account at the centre, around their first business."""
+        if self.account is not None or not self._wants_account:
+            return
+        day = tracked_from + timedelta(days=triangular_int(self.rng, *ACCOUNT_DAYS))
+        day = min(max(day, founder.registered_on), self.as_of)
+        self.account = _Account(self.next_account_id, day, True)
+        self.next_account_id += 1
+
+    def _account_row(self, founder: FounderFacts, account: _Account) -> dict[str, Any]:
+        """A `user_account` row for the founder: signs in as f000123 once the centre hands
+        out a password (the shared hash is of a secret nobody knows)."""
+        return {
+            "id": account.id,
+            "username": founder_username(founder.id),
+            "display_name": founder.name[:100],
+            "password_hash": self.account_password_hash,
+            "role": FOUNDER_ROLE,
+            "region_code": founder.region_code,
+            "founder_id": founder.id,
+            "active": True,
+            "locale": None,
+            "session_version": 1,
+            "created_at": moment(account.day, self.rng, self.now),
+            "password_changed_at": None,
+            "last_login_at": account.last_report_at,
+        }
 
     def _pre_existing(self, founder: FounderFacts) -> bool:
         """A business the founder ran before registering, tracked from registration."""
@@ -489,24 +617,37 @@ class BusinessPlanner:
         return True
 
     def _showcase_business(self, founder: FounderFacts) -> None:
-        """The demo founder's shop: opened a month after her course, growing, every
-        observation verified, so the portal shows a clean history she can add to."""
+        """The demo founder's shop: opened a month after her course (and after she adopted
+        its project), growing, every observation verified, so the portal shows a clean
+        history she can add to."""
         trained_on = founder.trained_on or founder.registered_on + timedelta(days=60)
         opened_on = max(
             trained_on + timedelta(days=1),
             min(trained_on + timedelta(days=35), self.as_of - timedelta(days=120)),
         )
+        ready_on = self._project_ready_on(founder)
+        if ready_on is not None:
+            opened_on = max(opened_on, ready_on + timedelta(days=7))
         opened_on = min(opened_on, self.as_of)
-        self._business(founder, opened_on, tracked_from=opened_on, showcase=True)
+        follows = ready_on is not None and ready_on <= opened_on
+        self._business(founder, opened_on, tracked_from=opened_on, showcase=True, follows=follows)
 
     # One business --------------------------------------------------------------------
     def _business(
-        self, founder: FounderFacts, opened_on: date, *, tracked_from: date, showcase: bool = False
+        self,
+        founder: FounderFacts,
+        opened_on: date,
+        *,
+        tracked_from: date,
+        showcase: bool = False,
+        follows: bool = False,
     ) -> None:
-        """Plan one business with its history and record its current status."""
+        """Plan one business with its history and record its current status; `follows`
+        says it names the founder's adopted project."""
         rng = self.rng
+        self._open_account(founder, tracked_from)
         region = self.regions[founder.region_code]
-        industry, project_id = self._industry(founder, showcase=showcase)
+        industry, project_id = self._industry(founder, follows=follows)
         form = self._legal_form(industry)
         name = self._name(founder, region, industry, form, showcase=showcase)
         employees = 2 if showcase else self._opening_head_count(industry, form)
@@ -555,15 +696,12 @@ class BusinessPlanner:
                 )
             )
 
-    def _industry(self, founder: FounderFacts, *, showcase: bool) -> tuple[str, int | None]:
+    def _industry(self, founder: FounderFacts, *, follows: bool) -> tuple[str, int | None]:
         """The adopted project's industry when the business follows it; else a skills
         course's, or what the region's founders usually open."""
         rng = self.rng
         project = founder.project_id
-        follows = project in self.project_industries and (
-            showcase or rng.random() < NAMES_ADOPTED_PROJECT_SHARE
-        )
-        if follows:
+        if follows and project is not None:
             return self.project_industries[project], project
         if founder.skill_code in SKILL_INDUSTRIES:
             draw = rng.random()
@@ -672,6 +810,9 @@ class _History:
         self.hainan = region.province_code.startswith("46")
         self.employees = employees
         self.showcase = showcase
+        # Founders report themselves only from the day after their account was registered.
+        account = planner.account
+        self.account = None if showcase else account
         low, high = REVENUE_RANGES[industry]
         base = exp(self.rng.uniform(log(low), log(high)))
         self.revenue = base * (1.0 if self.hainan else SHANGHAI_REVENUE_FACTOR)
@@ -702,16 +843,22 @@ class _History:
         return self.rows
 
     def _extra_self_report(self, last_seen: date, closes_on: date | None) -> None:
-        """Now and then a founder reports between visits: a recent report, often pending."""
+        """Most founders with an account report between visits, about monthly in the last
+        weeks: recent reports, often pending."""
         rng = self.rng
-        if self.showcase or rng.random() >= EXTRA_SELF_REPORT_SHARE:
+        if self.account is None or rng.random() >= EXTRA_SELF_REPORT_SHARE:
             return
-        first = max(last_seen + timedelta(days=14), self.as_of - timedelta(EXTRA_SELF_REPORT_DAYS))
+        first = max(
+            last_seen + timedelta(days=14),
+            self.as_of - timedelta(EXTRA_SELF_REPORT_DAYS),
+            self.account.day + timedelta(days=1),
+        )
         if first > self.as_of or (closes_on is not None and closes_on <= self.as_of):
             return
         day = first + timedelta(days=between(rng, 0, (self.as_of - first).days))
-        visit = _Visit(day, FOUNDER)
-        self._observe(visit, suspended=self._suspends(day, closes_on))
+        while day <= self.as_of:
+            self._observe(_Visit(day, FOUNDER), suspended=self._suspends(day, closes_on))
+            day += timedelta(days=triangular_int(rng, *EXTRA_SELF_REPORT_GAP_DAYS))
 
     def _closure_day(self, opened_on: date, tracked_from: date) -> date | None:
         """The day the business closes, if it does within about three years."""
@@ -728,9 +875,12 @@ class _History:
         return None
 
     def _visits(self, start: date) -> Iterator[_Visit]:
-        """Follow-ups at 3, 6, 12, 24, 36 months, staff visits or self-reports between."""
+        """Follow-ups at 3, 6, 12, 24, 36 months, staff visits or self-reports between.
+        A visit is skipped now and then, never two in a row (no business goes unseen for
+        most of a year)."""
         rng = self.rng
         previous = start
+        skipped = False
         for days, followup in VISIT_DAYS:
             day = start + timedelta(days=days + between(rng, -VISIT_JITTER_DAYS, VISIT_JITTER_DAYS))
             if day <= previous:
@@ -738,15 +888,16 @@ class _History:
             if day > self.as_of:
                 yield _Visit(day, FOLLOWUP)
                 return
-            if not self.showcase and rng.random() < VISIT_SKIP_SHARE:
+            if not self.showcase and not skipped and rng.random() < VISIT_SKIP_SHARE:
+                skipped = True
                 continue
-            previous = day
+            previous, skipped = day, False
             yield _Visit(day, self._source(day, followup=followup))
 
     def _source(self, day: date, *, followup: bool) -> str:
         """Who observed: the follow-up, the founder's own report, or a staff visit."""
         draw = self.rng.random()
-        if self.showcase:
+        if self.account is None or day <= self.account.day:
             return FOLLOWUP if followup else STAFF
         if followup:
             if draw < SELF_REPORT_AT_FOLLOWUP_SHARE:
@@ -863,6 +1014,12 @@ class _History:
         }
         planner.next_observation_id += 1
         if source == FOUNDER:
+            account = self.account
+            if account is None:  # only founders with an account report themselves
+                raise ValueError(f"a self-report of business {self.business_id} without account")
+            row["recorded_by_id"] = account.id
+            if account.last_report_at is None or account.last_report_at < created_at:
+                account.last_report_at = created_at
             self._review(row, created_at)
         self.rows.append(row)
 
@@ -894,8 +1051,8 @@ class _History:
 
 # Reading founders back, writing businesses ----------------------------------------------
 def _founder_batches(batch_size: int) -> Iterator[list[FounderFacts]]:
-    """Founders in id order with their first passed courses and adoption, a batch per
-    three queries."""
+    """Founders in id order with their first passed courses, adoption and account, a batch
+    per four queries."""
     last_id = 0
     while True:
         stmt = (
@@ -917,6 +1074,7 @@ def _founder_batches(batch_size: int) -> Iterator[list[FounderFacts]]:
         first, last = min(founders), max(founders)
         _add_training(founders, first, last)
         _add_adoptions(founders, first, last)
+        _add_accounts(founders, first, last)
         yield list(founders.values())
         last_id = last
 
@@ -958,6 +1116,29 @@ def _add_adoptions(founders: dict[int, FounderFacts], first: int, last: int) -> 
             founder.project_id, founder.adopted_on = project_id, adopted_on
 
 
+def _add_accounts(founders: dict[int, FounderFacts], first: int, last: int) -> None:
+    """The founder accounts that exist already (the demo founder's), with their day."""
+    stmt = select(User.founder_id, User.id, User.created_at).where(
+        User.founder_id.between(first, last)
+    )
+    for founder_id, account_id, created_at in db.session.execute(stmt):
+        founder = founders.get(founder_id)
+        if founder is not None:
+            founder.account_id = account_id
+            founder.account_on = created_at.astimezone(CHINA_TIME).date()
+
+
+def _published_on() -> dict[int, date]:
+    """Each published (or retired) library project's publication day in China."""
+    stmt = select(LibraryProject.id, LibraryProject.published_at).where(
+        LibraryProject.published_at.is_not(None)
+    )
+    return {
+        project_id: published_at.astimezone(CHINA_TIME).date()
+        for project_id, published_at in db.session.execute(stmt)
+    }
+
+
 def write_businesses(
     rng: Random,
     *,
@@ -968,9 +1149,15 @@ def write_businesses(
     progress: Callable[[str, int], AbstractContextManager[Any]],
     on_business: Callable[[OpenedBusiness], None] | None = None,
 ) -> dict[str, int]:
-    """Plan and write every founder's businesses and observations, committing per batch
-    like the founders stage; answer the counts. Needs founders, training and the library."""
-    table, observations = Business.__table__, Observation.__table__
+    """Plan and write every founder's businesses and observations (and the accounts of the
+    founders who report themselves), committing per batch like the founders stage; answer
+    the counts. Needs founders, training and the library.
+
+    The founders' accounts share one password hash of a random secret, made once per run:
+    hashing a password per founder would take days at a million founders, and nobody is to
+    know these passwords until staff set one (the centre hands them out in person).
+    """
+    table, observations, accounts = Business.__table__, Observation.__table__, User.__table__
     planner = BusinessPlanner(
         rng,
         as_of=as_of,
@@ -979,8 +1166,11 @@ def write_businesses(
         project_industries=dict(
             db.session.execute(select(LibraryProject.id, LibraryProject.industry)).all()
         ),
+        project_published_on=_published_on(),
         first_business_id=1 + (db.session.scalar(select(func.max(Business.id))) or 0),
         first_observation_id=1 + (db.session.scalar(select(func.max(Observation.id))) or 0),
+        first_account_id=1 + (db.session.scalar(select(func.max(User.id))) or 0),
+        account_password_hash=hash_password(secrets.token_urlsafe(32)),
         money_as_fen=db.session.connection().dialect.name == "postgresql",
         on_business=on_business,
     )
@@ -989,6 +1179,9 @@ def write_businesses(
             for founder in founders:
                 planner.plan_founder(founder, showcase=founder.id == showcase_founder_id)
             batch = planner.take_batch()
+            insert_rows(accounts, batch.accounts)
+            if batch.accounts:
+                move_id_sequence_past(accounts, batch.accounts[-1]["id"])
             insert_rows(table, batch.businesses)
             insert_rows(observations, batch.observations)
             if batch.businesses:
@@ -1002,4 +1195,5 @@ def write_businesses(
         "observations": planner.counts["observations"],
         "closed_businesses": planner.counts["closed_businesses"],
         "pending_reports": planner.counts["pending_reports"],
+        "founder_accounts": planner.counts["founder_accounts"],
     }

@@ -37,6 +37,8 @@ ADOPTION_SHARE = 0.2
 BATCH_SIZE = 5_000
 # A founder who adopts does so within this many days of registering (or of publication).
 ADOPTION_WINDOW_DAYS = 240
+# The demo founder adopts her project this many days after registering.
+SHOWCASE_ADOPTION_DAYS = (2, 7, 20)
 
 
 @dataclass(frozen=True)
@@ -933,6 +935,18 @@ def _founders(batch_size: int) -> Iterator[list[Any]]:
         last_id = batch[-1].id
 
 
+def _showcase_adoption(
+    rng: Random, founder: Any, choices: list[tuple[int, date]], as_of: date
+) -> tuple[int, date]:
+    """The demo founder picks a project published before she registered, in her first
+    weeks (during her SYB course), so the shop she opens after the course can follow it."""
+    ready = [choice for choice in choices if choice[1] <= founder.registered_on]
+    project_id, published_on = pick(rng, ready) if ready else min(choices, key=lambda c: c[1])
+    first = max(founder.registered_on, published_on)
+    adopted_on = first + timedelta(days=triangular_int(rng, *SHOWCASE_ADOPTION_DAYS))
+    return project_id, min(adopted_on, as_of)
+
+
 def write_adoptions(
     rng: Random,
     projects: list[dict[str, Any]],
@@ -943,7 +957,8 @@ def write_adoptions(
 ) -> int:
     """About one founder in five adopts one published project visible in their region, on a
     day between registering (or the project's publication) and `as_of`; the showcase
-    founder always adopts one. Answers how many adoptions were written."""
+    founder always adopts one, soon after registering (see `_showcase_adoption`). Answers
+    how many adoptions were written."""
     visible = _visible_projects(projects)
     written = 0
     for founders in _founders(BATCH_SIZE):
@@ -953,10 +968,13 @@ def write_adoptions(
             wanted = founder.id == showcase_founder_id or rng.random() < ADOPTION_SHARE
             if not choices or not wanted:
                 continue
-            project_id, published_on = pick(rng, choices)
-            first = max(founder.registered_on, published_on)
-            last = min(as_of, first + timedelta(days=ADOPTION_WINDOW_DAYS))
-            adopted_on = first + timedelta(days=int(rng.random() * ((last - first).days + 1)))
+            if founder.id == showcase_founder_id:
+                project_id, adopted_on = _showcase_adoption(rng, founder, choices, as_of)
+            else:
+                project_id, published_on = pick(rng, choices)
+                first = max(founder.registered_on, published_on)
+                last = min(as_of, first + timedelta(days=ADOPTION_WINDOW_DAYS))
+                adopted_on = first + timedelta(days=int(rng.random() * ((last - first).days + 1)))
             adoptions.append(
                 {
                     "project_id": project_id,

@@ -16,7 +16,7 @@ from sqlalchemy import and_, func, or_, select
 from app.auth.models import User
 from app.businesses.models import Business, Observation
 from app.businesses.operations import refresh_current_status
-from app.core.dates import add_months, today_in_china
+from app.core.dates import CHINA_TIME, add_months, today_in_china
 from app.core.industries import INDUSTRY_VALUES
 from app.core.validators import is_valid_mobile, parse_uscc
 from app.demo.businesses import (
@@ -25,10 +25,11 @@ from app.demo.businesses import (
     FounderFacts,
     OpenedBusiness,
     RegionInfo,
+    founder_username,
     organisation_code,
 )
 from app.demo.incubation import DEMO_BASES, PlannedBase, plan_residencies, usable_units
-from app.demo.seed import SeedSummary, seed_demo_data
+from app.demo.seed import DEMO_ACCOUNTS, SeedSummary, seed_demo_data
 from app.extensions import db
 from app.founders.models import Founder
 from app.incubation.models import IncubationBase, Residency
@@ -260,6 +261,56 @@ def test_founders_reports_wait_for_review_or_were_verified(seeded):
             assert observation.created_at <= observation.reviewed_at
 
 
+def test_self_reports_come_only_from_founders_with_a_founder_account(seeded):
+    without_account = (
+        select(func.count())
+        .select_from(Observation)
+        .join(Business, Business.id == Observation.business_id)
+        .outerjoin(User, and_(User.founder_id == Business.founder_id, User.role == "founder"))
+        .where(Observation.source == "founder", User.id.is_(None))
+    )
+    assert db.session.scalar(without_account) == 0
+    # The report was sent from that account, after it was registered at the centre.
+    stmt = (
+        select(Observation, User)
+        .join(Business, Business.id == Observation.business_id)
+        .join(User, User.founder_id == Business.founder_id)
+        .where(Observation.source == "founder")
+    )
+    reports = db.session.execute(stmt).all()
+    assert reports
+    for observation, account in reports:
+        assert observation.recorded_by_id == account.id
+        assert account.created_at < observation.created_at
+        assert account.last_login_at is not None
+        assert account.last_login_at >= observation.created_at
+
+
+def test_about_three_owners_in_ten_have_a_founder_account(seeded):
+    owners = set(db.session.scalars(select(Business.founder_id)))
+    accounts = list(db.session.scalars(select(User).where(User.role == "founder")))
+    showcase = next(account for account in accounts if account.username == "founder.demo")
+    generated = [account for account in accounts if account is not showcase]
+    assert seeded.summary.counts["founder_accounts"] == len(generated)
+    assert 0.15 < len(generated) / len(owners) < 0.45
+    assert len({account.founder_id for account in accounts}) == len(accounts)
+    demo_logins = {username for username, *_rest in DEMO_ACCOUNTS}
+    hashes = {account.password_hash for account in generated}
+    assert len(hashes) == 1  # one hash of a secret nobody knows, made once per seed
+    assert showcase.password_hash not in hashes
+    for account in generated:
+        founder = db.session.get(Founder, account.founder_id)
+        assert account.founder_id in owners
+        assert account.username == founder_username(founder.id)
+        assert account.username not in demo_logins
+        assert (account.region_code, account.display_name) == (founder.region_code, founder.name)
+        assert account.active
+        assert account.session_version == 1
+        assert account.password_changed_at is None
+        assert founder.registered_on <= account.created_at.astimezone(CHINA_TIME).date()
+        assert account.created_at.astimezone(CHINA_TIME).date() <= seeded.as_of
+
+
 def test_credit_codes_are_valid_and_unique(seeded):
     businesses = _businesses()
     codes = [business.uscc for business in businesses if business.uscc is not None]
@@ -291,6 +342,56 @@ def test_names_industries_and_library_projects(seeded):
     assert len({business.industry for business in businesses}) >= 10
     heads = sorted(business.employees_at_opening for business in businesses)
     assert heads[len(heads) // 2] <= 5
+
+
+def _published_on() -> dict[int, date]:
+    """Library project id -> the day (in China) it was published."""
+    stmt = select(LibraryProject.id, LibraryProject.published_at).where(
+        LibraryProject.published_at.is_not(None)
+    )
+    return {
+        project_id: published_at.astimezone(CHINA_TIME).date()
+        for project_id, published_at in db.session.execute(stmt)
+    }
+
+
+def test_a_business_names_only_a_project_adopted_and_published_by_its_opening(seeded):
+    named = (
+        select(func.count()).select_from(Business).where(Business.library_project_id.is_not(None))
+    )
+    assert db.session.scalar(named) >= 3
+    adopted_in_time = (
+        select(LibraryAdoption.id)
+        .where(
+            LibraryAdoption.founder_id == Business.founder_id,
+            LibraryAdoption.project_id == Business.library_project_id,
+            LibraryAdoption.adopted_on <= Business.opened_on,
+        )
+        .exists()
+    )
+    assert db.session.scalar(named.where(~adopted_in_time)) == 0
+    published_on = _published_on()
+    rows = db.session.execute(
+        select(Business.opened_on, Business.library_project_id).where(
+            Business.library_project_id.is_not(None)
+        )
+    ).all()
+    for opened_on, project_id in rows:
+        assert published_on[project_id] <= opened_on
+
+
+def test_the_demo_founder_s_shop_follows_the_project_she_adopted_before_opening(seeded):
+    account = db.session.scalar(select(User).where(User.username == "founder.demo"))
+    business = db.session.scalar(select(Business).where(Business.founder_id == account.founder_id))
+    adoption = db.session.scalar(
+        select(LibraryAdoption).where(LibraryAdoption.founder_id == account.founder_id)
+    )
+    assert business.library_project_id == adoption.project_id
+    published_on = _published_on()[adoption.project_id]
+    founder = db.session.get(Founder, account.founder_id)
+    assert published_on <= adoption.adopted_on <= business.opened_on
+    assert founder.registered_on <= adoption.adopted_on
+    assert business.industry == db.session.get(LibraryProject, adoption.project_id).industry
 
 
 def test_the_demo_founder_owns_a_growing_verified_business(seeded):
@@ -385,7 +486,10 @@ def test_the_summary_counts_what_was_written(seeded):
 
 
 # The generators alone, without a database --------------------------------------------
-def _plan(seed: int, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+PROJECT_PUBLISHED_ON = date(2025, 6, 1)
+
+
+def _plan_batch(seed: int, as_of: date) -> Any:
     regions = {"460100": RegionInfo("460100", "海口", "460000", "海南")}
     planner = BusinessPlanner(
         Random(seed),
@@ -393,12 +497,16 @@ def _plan(seed: int, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, 
         now=datetime(2026, 11, 22, 12, 0, tzinfo=UTC),
         regions=regions,
         project_industries={7: "catering"},
+        project_published_on={7: PROJECT_PUBLISHED_ON},
         first_business_id=1,
         first_observation_id=1,
+        first_account_id=10,
+        account_password_hash="$argon2id$demo",
         money_as_fen=True,
     )
     for index in range(400):
         registered = as_of - timedelta(days=30 + index * 2)
+        adopts = index % 5 == 0
         planner.plan_founder(
             FounderFacts(
                 index + 1,
@@ -408,23 +516,65 @@ def _plan(seed: int, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, 
                 "陈小明",
                 "other",
                 trained_on=registered + timedelta(days=40),
-                project_id=7 if index % 5 == 0 else None,
-                adopted_on=registered if index % 5 == 0 else None,
+                project_id=7 if adopts else None,
+                # Some adopt long after their course, some before the project was out.
+                adopted_on=registered + timedelta(days=index % 300) if adopts else None,
             ),
             showcase=index == 200,
         )
-    batch = planner.take_batch()
+    return planner.take_batch()
+
+
+def _plan(seed: int, as_of: date) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    batch = _plan_batch(seed, as_of)
     return batch.businesses, batch.observations
 
 
 def test_the_business_planner_is_reproducible():
     as_of = date(2026, 11, 22)
-    first, second = _plan(11, as_of), _plan(11, as_of)
+    first, second = _plan_batch(11, as_of), _plan_batch(11, as_of)
     assert first == second
-    businesses, observations = first
+    businesses, observations = first.businesses, first.observations
     assert [row["id"] for row in businesses] == list(range(1, len(businesses) + 1))
     assert [row["id"] for row in observations] == list(range(1, len(observations) + 1))
     assert all(isinstance(row["monthly_revenue"], int | None) for row in observations)
+
+
+def test_the_planner_lets_only_founders_with_an_account_report():
+    as_of = date(2026, 11, 22)
+    batch = _plan_batch(5, as_of)
+    accounts = {row["id"]: row for row in batch.accounts}
+    owner_of = {row["id"]: row["founder_id"] for row in batch.businesses}
+    assert accounts
+    assert [row["id"] for row in batch.accounts] == list(range(10, 10 + len(accounts)))
+    assert 0.15 < len(accounts) / len(set(owner_of.values())) < 0.45
+    reports = [row for row in batch.observations if row["source"] == "founder"]
+    assert reports
+    for row in reports:
+        account = accounts[row["recorded_by_id"]]
+        assert account["founder_id"] == owner_of[row["business_id"]]
+        assert account["created_at"] < row["created_at"]
+    for account in accounts.values():
+        assert account["role"] == "founder"
+        assert account["username"] == founder_username(account["founder_id"])
+        assert account["founder_id"] in owner_of.values()
+        assert account["founder_id"] != 201  # the showcase founder has founder.demo
+    assert len({account["founder_id"] for account in accounts.values()}) == len(accounts)
+
+
+def test_the_planner_names_a_project_only_once_adopted_and_published():
+    as_of = date(2026, 11, 22)
+    batch = _plan_batch(5, as_of)
+    named = [row for row in batch.businesses if row["library_project_id"] is not None]
+    assert named
+    for row in named:
+        founder_index = row["founder_id"] - 1
+        registered = as_of - timedelta(days=30 + founder_index * 2)
+        adopted_on = registered + timedelta(days=founder_index % 300)
+        assert max(adopted_on, PROJECT_PUBLISHED_ON) <= row["opened_on"]
+        assert row["industry"] == "catering"
+    showcase = [row for row in batch.businesses if row["founder_id"] == 201]
+    assert [row["library_project_id"] for row in showcase] == [7]
 
 
 def test_organisation_codes_carry_the_gb_11714_check_character():
