@@ -1,0 +1,1 @@
+"""Guaranteed microloans: policies, applications, schedules, repayments, the fund (SPEC §9)."""
