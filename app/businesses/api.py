@@ -39,6 +39,9 @@ from app.businesses.queries import (
 )
 from app.businesses.rules import BUSINESS_FIELDS, OBSERVATION_FIELDS
 from app.core.api import (
+    DATE_SCHEMA,
+    NULLABLE_DATE_SCHEMA,
+    NULLABLE_MONEY_SCHEMA,
     api_endpoint,
     form_errors,
     iso_date,
@@ -58,19 +61,17 @@ from app.extensions import db
 
 businesses_api_bp = Blueprint("api_businesses", __name__, url_prefix="/api/v1")
 
-DATE = {"type": "string", "format": "date"}
-NULLABLE_DATE = {"type": "string", "format": "date", "nullable": True}
 STATUS = {"type": "string", "enum": [status.value for status in BusinessStatus]}
 OBSERVATION_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "id": {"type": "integer"},
         "business_id": {"type": "integer"},
-        "observed_on": DATE,
+        "observed_on": DATE_SCHEMA,
         "status": STATUS,
         "employees": {"type": "integer"},
-        "monthly_revenue": {"type": "string", "pattern": r"^\d+\.\d{2}$", "nullable": True},
-        "closed_on": NULLABLE_DATE,
+        "monthly_revenue": NULLABLE_MONEY_SCHEMA,
+        "closed_on": NULLABLE_DATE_SCHEMA,
         "note": {"type": "string"},
         "source": {"type": "string", "enum": [source.value for source in ObservationSource]},
         "reopened": {"type": "boolean"},
@@ -106,14 +107,14 @@ BUSINESS_SCHEMA: dict[str, Any] = {
         "name": {"type": "string"},
         "industry": {"type": "string", "enum": list(INDUSTRY_VALUES)},
         "region_code": {"type": "string"},
-        "opened_on": DATE,
+        "opened_on": DATE_SCHEMA,
         "uscc": {"type": "string", "nullable": True},
         "library_project_id": {"type": "integer", "nullable": True},
         "employees_at_opening": {"type": "integer"},
         "status": STATUS,
         "employees": {"type": "integer"},
-        "status_observed_on": DATE,
-        "closed_on": NULLABLE_DATE,
+        "status_observed_on": DATE_SCHEMA,
+        "closed_on": NULLABLE_DATE_SCHEMA,
     },
     "required": [
         "id",

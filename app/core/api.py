@@ -32,6 +32,12 @@ from app.core.db import format_money
 from app.core.errors import DomainError, ValidationFailed
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# Schema pieces the features' answers share (SPEC §14: dates YYYY-MM-DD, money "1234.50").
+DATE_SCHEMA: dict[str, Any] = {"type": "string", "format": "date"}
+NULLABLE_DATE_SCHEMA: dict[str, Any] = {**DATE_SCHEMA, "nullable": True}
+MONEY_SCHEMA: dict[str, Any] = {"type": "string", "pattern": r"^\d+\.\d{2}$"}
+NULLABLE_MONEY_SCHEMA: dict[str, Any] = {**MONEY_SCHEMA, "nullable": True}
 FormT = TypeVar("FormT", bound=FlaskForm)
 
 

@@ -12,6 +12,8 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from app.core.api import (
+    DATE_SCHEMA,
+    NULLABLE_DATE_SCHEMA,
     api_endpoint,
     iso_date,
     json_response,
@@ -38,7 +40,6 @@ from app.incubation.queries import (
 
 incubation_api_bp = Blueprint("api_incubation", __name__, url_prefix="/api/v1")
 
-DATE = {"type": "string", "format": "date"}
 BASE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -73,8 +74,8 @@ RESIDENCY_SCHEMA: dict[str, Any] = {
         "base_id": {"type": "integer"},
         "business_id": {"type": "integer"},
         "unit_label": {"type": "string"},
-        "starts_on": DATE,
-        "ends_on": {**DATE, "nullable": True},
+        "starts_on": DATE_SCHEMA,
+        "ends_on": NULLABLE_DATE_SCHEMA,
         "outcome": {
             "type": "string",
             "nullable": True,

@@ -13,6 +13,7 @@ from flask import Blueprint, request
 from flask_login import current_user
 
 from app.core.api import (
+    MONEY_SCHEMA,
     api_endpoint,
     form_errors,
     iso_date,
@@ -47,7 +48,6 @@ from app.library.rules import PROJECT_FIELDS
 
 library_api_bp = Blueprint("api_library", __name__, url_prefix="/api/v1")
 
-MONEY = {"type": "string", "pattern": r"^\d+\.\d{2}$"}
 OUTCOME_SCHEMA = {
     "type": "object",
     "description": "adopters; businesses naming the project, the operating ones and their "
@@ -68,8 +68,8 @@ PROJECT_SCHEMA: dict[str, Any] = {
         "level": {"type": "string", "enum": [level.value for level in ProjectLevel]},
         "region_code": {"type": "string"},
         "industry": {"type": "string", "enum": list(INDUSTRY_VALUES)},
-        "investment_min": MONEY,
-        "investment_max": MONEY,
+        "investment_min": MONEY_SCHEMA,
+        "investment_max": MONEY_SCHEMA,
         "payback_months": {"type": "integer"},
         "jobs_potential": {"type": "integer"},
         "summary": {"type": "string"},
