@@ -89,7 +89,9 @@ def register_models(app: Flask) -> None:
     import app.core.audit
     import app.founders.models
     import app.incubation.models
+    import app.integrity.models
     import app.library.models
+    import app.loans.models
     import app.regions.models
     import app.training.models  # noqa: F401
 
@@ -155,8 +157,14 @@ def register_blueprints(app: Flask) -> None:
     from app.founders.views import founders_bp
     from app.incubation.api import incubation_api_bp
     from app.incubation.views import incubation_bp
+    from app.integrity.api import integrity_api_bp
+    from app.integrity.views import integrity_bp
     from app.library.api import library_api_bp
     from app.library.views import library_bp
+    from app.loans.api import loans_api_bp
+    from app.loans.policy_api import loan_policies_api_bp
+    from app.loans.policy_views import loan_policies_bp
+    from app.loans.views import loans_bp
     from app.main.views import main_bp
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
@@ -173,6 +181,9 @@ def register_blueprints(app: Flask) -> None:
         library_bp,
         businesses_bp,
         incubation_bp,
+        loans_bp,
+        loan_policies_bp,
+        integrity_bp,
         auth_api_bp,
         regions_api_bp,
         founders_api_bp,
@@ -180,6 +191,9 @@ def register_blueprints(app: Flask) -> None:
         library_api_bp,
         businesses_api_bp,
         incubation_api_bp,
+        loans_api_bp,
+        loan_policies_api_bp,
+        integrity_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)

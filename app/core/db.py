@@ -102,6 +102,46 @@ class Money(TypeDecorator):
         return self
 
 
+RATE_UNIT = Decimal("0.000001")
+
+
+def to_rate(value: Any) -> Decimal:
+    """A rate or ratio (0.0345, 0.8, 5) as a Decimal of at most 6 decimals; never a float."""
+    if isinstance(value, bool | float):
+        raise TypeError("rates must be Decimal, int or str, never float or bool")
+    try:
+        rate = Decimal(value) if not isinstance(value, Decimal) else value
+    except (InvalidOperation, ValueError, TypeError):
+        raise ValueError(f"not a rate: {value!r}") from None
+    if not rate.is_finite():
+        raise ValueError(f"not a rate: {value!r}")
+    return rate.quantize(RATE_UNIT, rounding=ROUND_HALF_UP).normalize() + 0
+
+
+class Rate(TypeDecorator):
+    """Rates and ratios as `Decimal`, stored as integer millionths on every engine.
+
+    Interest rates (0.0345), subsidy shares (0.5) and leverage (5) must multiply money
+    exactly; SQLite would hand NUMERIC back as a float.
+    """
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> int | None:
+        if value is None:
+            return None
+        return int(to_rate(value) / RATE_UNIT)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        if value is None:
+            return None
+        return to_rate(Decimal(int(value)) * RATE_UNIT)
+
+    def coerce_compared_value(self, op: Any, value: Any) -> TypeDecorator:
+        return self
+
+
 @event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection: Any, connection_record: Any) -> None:
     """WAL, foreign keys and a busy timeout; transactions are begun by us, not the driver."""
