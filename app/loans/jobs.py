@@ -228,8 +228,10 @@ def _defaulted_events() -> int:
 
 
 def _insert_events(rows: Any) -> int:
+    # Counted through RETURNING: drivers report no rowcount for INSERT … SELECT.
     result = db.session.execute(
-        insert(IntegrityEvent).from_select(
+        insert(IntegrityEvent)
+        .from_select(
             [
                 "founder_id",
                 "kind",
@@ -244,5 +246,6 @@ def _insert_events(rows: Any) -> int:
             ],
             rows,
         )
+        .returning(IntegrityEvent.id)
     )
-    return result.rowcount or 0
+    return len(result.all())
