@@ -92,7 +92,7 @@ def count_queue(user: Any) -> dict[str, int]:
             user,
         ).group_by(Loan.status)
     ).all()
-    return {status: count for status, count in rows}
+    return dict(rows)
 
 
 def get_loan_in_scope(user: Any, loan_id: int) -> Loan:

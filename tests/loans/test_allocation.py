@@ -92,7 +92,8 @@ def test_an_unpaid_installment_loses_its_subsidy_once_the_sweep_passes_its_due_d
     schedule = three_months()
     result = replay(schedule, [], swept_on=date(2026, 2, 11), subsidy_requires_on_time=True)
     first = result.installments[0]
-    assert first.subsidy_lost and first.status == "overdue"
+    assert first.subsidy_lost
+    assert first.status == "overdue"
     # The next payment pays the full interest (12.00) before principal.
     result = replay(
         schedule,

@@ -147,7 +147,8 @@ def test_a_payment_after_the_sweep_pays_the_lost_subsidy_first():
     sweep(date(2026, 2, 15))
     officer = make_user(role="officer")
     first = refreshed(loan).installments[0]
-    assert first.subsidy_lost and first.amount_owed == D("412.00")
+    assert first.subsidy_lost
+    assert first.amount_owed == D("412.00")
     operations.post_repayment(
         officer,
         loan.id,
@@ -161,7 +162,8 @@ def test_a_payment_after_the_sweep_pays_the_lost_subsidy_first():
         D("400.00"),
         "paid",
     )
-    assert loan.days_past_due == 0 and loan.bucket == "current"
+    assert loan.days_past_due == 0
+    assert loan.bucket == "current"
     assert kinds(loan.founder_id) == ["paid_late"]
 
 
