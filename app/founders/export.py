@@ -165,6 +165,9 @@ def describe_filters(
     if filters.has_business:
         owns = filters.has_business == "yes"
         lines.append((_("Business"), _("Has a business") if owns else _("No business yet")))
+    if filters.has_loan:
+        borrowed = filters.has_loan == "yes"
+        lines.append((_("Loan"), _("Has had a loan") if borrowed else _("No loan yet")))
     if filters.registered_from:
         lines.append((_("Registered from"), filters.registered_from.isoformat()))
     if filters.registered_to:

@@ -184,6 +184,16 @@ class FounderFilterForm(AppForm):
         ),
         validators=[Optional()],
     )
+    has_loan = SelectField(
+        _l("Loan"),
+        choices=lambda: with_blank(
+            [
+                SelectChoice("yes", str(_l("Has had a loan"))),
+                SelectChoice("no", str(_l("No loan yet"))),
+            ]
+        ),
+        validators=[Optional()],
+    )
     registered_from = DateField(_l("Registered from"), validators=[Optional(), REGISTER_DATES])
     registered_to = DateField(_l("Registered to"), validators=[Optional(), REGISTER_DATES])
 

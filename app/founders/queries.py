@@ -16,6 +16,7 @@ from app.core.errors import NotFound
 from app.core.permissions import scoped
 from app.extensions import db
 from app.founders.models import Founder, FounderImport
+from app.loans.models import Loan
 from app.training.queries import training_status_clause
 
 DIGITS = re.compile(r"[0-9]+")
@@ -32,6 +33,7 @@ class FounderFilters:
     target_group: str | None = None
     training_status: str | None = None
     has_business: str | None = None
+    has_loan: str | None = None
     registered_from: date | None = None
     registered_to: date | None = None
 
@@ -73,6 +75,14 @@ def list_founders_stmt(user: Any, filters: FounderFilters = FounderFilters()) ->
     if filters.has_business:
         owns = select(Business.id).where(Business.founder_id == Founder.id).exists()
         stmt = stmt.where(owns if filters.has_business == "yes" else ~owns)
+    if filters.has_loan:
+        # A loan the bank paid out, whatever became of it since (D33).
+        borrowed = (
+            select(Loan.id)
+            .where(Loan.founder_id == Founder.id, Loan.disbursed_on.is_not(None))
+            .exists()
+        )
+        stmt = stmt.where(borrowed if filters.has_loan == "yes" else ~borrowed)
     if filters.registered_from:
         stmt = stmt.where(Founder.registered_on >= filters.registered_from)
     if filters.registered_to:

@@ -198,3 +198,15 @@ def test_closed_loans_are_not_swept():
     assert refreshed(loan).status == "closed"
     rows = db.session.scalars(select(LoanInstallment).where(LoanInstallment.loan_id == loan.id))
     assert {row.status for row in rows} == {"paid"}
+
+
+def test_the_command_runs_the_sweep_for_a_date(app):
+    loan = small_loan()
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["loans", "sweep", "--date", "2026-03-15"])
+    assert result.exit_code == 0, result.output
+    assert "Loan sweep for 2026-03-15" in result.output
+    assert "loans_swept 1" in result.output
+    assert refreshed(loan).days_past_due == 33
+    bad = app.test_cli_runner().invoke(args=["loans", "sweep", "--date", "15/03/2026"])
+    assert bad.exit_code != 0
