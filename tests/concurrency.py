@@ -72,7 +72,7 @@ def run_together(app: Flask, work: Callable[[], object], times: int = 2) -> list
             try:
                 barrier.wait(timeout=30)  # before any query: SQLite's writers lock at BEGIN
                 outcome = work()
-            except Exception as error:  # noqa: BLE001 - reported to the test as its name
+            except Exception as error:
                 db.session.rollback()
                 outcome = type(error).__name__
             finally:
