@@ -187,7 +187,11 @@ class MoneyField(DecimalField):
         """Refuse anything but a plain amount, then parse like DecimalField and refuse
         what is not a finite number."""
         raw = valuelist[0] if valuelist else None
-        if raw not in ("", None) and not _PLAIN_AMOUNT.fullmatch(str(raw).strip()):
+        if raw is None or not str(raw).strip():
+            # Empty is "no amount": Optional() or InputRequired() decide, not a parse error.
+            self.data = None
+            return
+        if not _PLAIN_AMOUNT.fullmatch(str(raw).strip()):
             self.data = None
             raise ValueError(str(_l('Enter an amount in yuan, like "50000.00".')))
         super().process_formdata(valuelist)

@@ -49,3 +49,23 @@ def test_an_unreadable_amount_gets_one_message(app):
         form = Ranged(formdata=MultiDict({"amount": "1,234.50"}))
         assert not form.validate()
         assert len(form.errors["amount"]) == 1
+
+
+def test_an_empty_optional_amount_is_no_amount(app):
+    """An empty box on a page is "no amount", not "Not a valid decimal value"."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms.validators import Optional
+
+    from app.core.forms import AppForm, MoneyField
+
+    class Form(AppForm):
+        class Meta:
+            csrf = False
+
+        amount = MoneyField("Amount", places=2, validators=[Optional()])
+
+    with app.test_request_context():
+        for empty in ("", "  "):
+            form = Form(formdata=MultiDict({"amount": empty}))
+            assert form.validate(), form.errors
+            assert form.amount.data is None
