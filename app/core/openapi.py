@@ -197,6 +197,9 @@ def _operation(rule: Rule, method: str, endpoint: Endpoint) -> dict[str, Any]:
                 "application/json": {"schema": {"$ref": f"#/components/schemas/{schema_ref}"}}
             },
         }
+    # Further success answers an endpoint describes itself (a 200 replay beside a 201).
+    for status, response in endpoint.extra.get("responses", {}).items():
+        operation["responses"].setdefault(str(status), response)
     if not endpoint.public:
         operation["security"] = [{"bearerAuth": []}, {"session": []}]
     return operation

@@ -65,6 +65,13 @@ def bucket_choices() -> list[SelectChoice]:
     return [SelectChoice(bucket.value, str(label)) for bucket, label in BUCKET_LABELS.items()]
 
 
+def recovery_source_choices() -> list[SelectChoice]:
+    """Who a recovery came from."""
+    return [
+        SelectChoice(source.value, str(label)) for source, label in RECOVERY_SOURCE_LABELS.items()
+    ]
+
+
 def _id_field(label: object, *, required: bool, description: object = None) -> IntegerField:
     return IntegerField(
         label,
@@ -171,7 +178,10 @@ class DecisionForm(AppForm):
 
     decision = RadioField(
         _l("Decision"),
-        choices=[("approve", _l("Approve")), ("reject", _l("Reject"))],
+        choices=lambda: [
+            SelectChoice("approve", str(_l("Approve"))),
+            SelectChoice("reject", str(_l("Reject"))),
+        ],
         validators=[InputRequired(_l("Choose approve or reject."))],
     )
     note = _text(_l("Note (the reason, when rejecting)"), required=False)
@@ -219,7 +229,7 @@ class RecoveryForm(AppForm):
     reference = _reference(_l("Reference"))
     source = SelectField(
         _l("Recovered from"),
-        choices=[(source.value, label) for source, label in RECOVERY_SOURCE_LABELS.items()],
+        choices=recovery_source_choices,
         default=RecoverySource.BORROWER.value,
         validators=[Optional()],
     )

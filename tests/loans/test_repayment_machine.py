@@ -133,6 +133,7 @@ def test_any_sequence_of_postings_and_reversals_keeps_the_books_straight() -> No
     fund_region("460000", "100000000.00")
     RepaymentMachine.TestCase.settings = settings(
         max_examples=40,
+        derandomize=True,  # the same sequences on every run, so CI never flakes
         stateful_step_count=12,
         deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
