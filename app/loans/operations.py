@@ -39,7 +39,6 @@ from app.extensions import db
 from app.founders.models import Founder
 from app.integrity.queries import get_integrity_standing
 from app.loans import fund
-from app.loans.allocation import amount_left
 from app.loans.lifecycle import LoanAction, move
 from app.loans.models import (
     LIVE_STATUSES,
@@ -65,10 +64,8 @@ from app.loans.rules import (
 from app.loans.schedule import build_schedule
 from app.loans.servicing import (
     amount_left_on,
-    compute_replay,
     lock_loan,
     replay_loan,
-    schedule_of,
 )
 from app.training.queries import training_status_clause
 
@@ -500,8 +497,6 @@ def post_repayment(
             ),
             status=loan.status,
         )
-    installments, before_replay = compute_replay(loan)
-    owed = amount_left_on_states(installments, before_replay)
     repayment = Repayment(
         loan_id=loan.id,
         kind=EntryKind.PAYMENT,
@@ -515,6 +510,9 @@ def post_repayment(
     db.session.flush()
     result = replay_loan(loan, actor=actor)
     if result.excess > 0:
+        # What the loan could take on that day: late days cost the subsidy, so this is not
+        # simply the sum of what is left.
+        owed = amount - result.excess
         raise ValidationFailed.single(
             "amount",
             _(
@@ -531,15 +529,6 @@ def post_repayment(
         region_code=loan.region_code,
     )
     return Posting(repayment, True)
-
-
-def amount_left_on_states(installments: list[LoanInstallment], result: Any) -> Decimal:
-    """What the borrower owes in total per a replay result (not yet written)."""
-    schedule = schedule_of(installments)
-    return sum(
-        (amount_left(due, state) for due, state in zip(schedule, result.installments, strict=True)),
-        Decimal("0.00"),
-    )
 
 
 def _repeat_of(existing: Repayment, values: dict[str, Any]) -> Posting:

@@ -16,7 +16,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
 from sqlalchemy import func, select
 
 from app.core.errors import Conflict, ValidationFailed
@@ -76,10 +82,20 @@ class RepaymentMachine(RuleBasedStateMachine):
     def post_backdated_to_the_disbursement(self, fen: int) -> None:
         self._post(DISBURSED_ON, D(fen) / 100)
 
+    @rule(days=st.integers(min_value=0, max_value=240))
+    def overpay(self, days: int) -> None:
+        """More than the loan could ever owe (all principal, all interest) is refused."""
+        rows = db.session.scalars(
+            select(LoanInstallment).where(LoanInstallment.loan_id == self.loan.id)
+        ).all()
+        ceiling = sum((row.principal + row.interest for row in rows), D("0"))
+        before = db.session.scalar(select(func.count(Repayment.id)))
+        self._post(DISBURSED_ON + timedelta(days=days), ceiling + D("0.01"))
+        assert db.session.scalar(select(func.count(Repayment.id))) == before
+
+    @precondition(lambda self: bool(self.payments))
     @rule(pick=st.integers(min_value=0, max_value=50))
     def reverse(self, pick: int) -> None:
-        if not self.payments:
-            return
         repayment_id = self.payments.pop(pick % len(self.payments))
         try:
             with db.session.begin_nested():
