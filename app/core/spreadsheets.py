@@ -462,7 +462,16 @@ class StreamedWorkbook:
         saved, and would otherwise delete them only when the process exits.
         """
         for worksheet in self._workbook.worksheets:
-            path = getattr(getattr(worksheet, "_writer", None), "out", None)
+            writer = getattr(worksheet, "_writer", None)
+            path = getattr(writer, "out", None)
+            try:
+                # Finish the sheet's rows and close its temporary file now; left to the
+                # garbage collector they warn (an error under the tests' warnings policy) at
+                # some later moment. A sheet without a writer has no file to close.
+                if writer is not None:
+                    worksheet.close()
+            except Exception:  # closing a half-written sheet may fail; unlink it anyway
+                logger.debug("closing a discarded sheet failed", exc_info=True)
             if isinstance(path, str):
                 Path(path).unlink(missing_ok=True)
 
