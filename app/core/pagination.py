@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask_babel import gettext as _
-from flask_sqlalchemy.pagination import Pagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import Select
 
 from app.core.errors import ValidationFailed
@@ -57,6 +57,28 @@ def paginate(stmt: Select, page_request: PageRequest) -> Pagination:
     """Run `stmt` for one page, with the total count, never failing on a page past the end."""
     return db.paginate(
         stmt,
+        page=page_request.page,
+        per_page=page_request.per_page,
+        max_per_page=MAX_PER_PAGE,
+        error_out=False,
+        count=True,
+    )
+
+
+class _RowPagination(SelectPagination):
+    """A page of result rows: every selected column, not only the first one's objects."""
+
+    def _query_items(self) -> list[Any]:
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select).all())
+
+
+def paginate_rows(stmt: Select, page_request: PageRequest) -> Pagination:
+    """Like `paginate`, for a statement of several columns (an object and its figures):
+    each item is a result row."""
+    return _RowPagination(
+        select=stmt,
+        session=db.session(),
         page=page_request.page,
         per_page=page_request.per_page,
         max_per_page=MAX_PER_PAGE,
