@@ -164,6 +164,8 @@ def register_blueprints(app: Flask) -> None:
     from app.loans.api import loans_api_bp
     from app.loans.policy_api import loan_policies_api_bp
     from app.loans.policy_views import loan_policies_bp
+    from app.loans.statement_api import loan_statements_api_bp
+    from app.loans.statement_views import loan_statements_bp
     from app.loans.views import loans_bp
     from app.main.views import main_bp
     from app.regions.api import regions_api_bp
@@ -183,6 +185,7 @@ def register_blueprints(app: Flask) -> None:
         incubation_bp,
         loans_bp,
         loan_policies_bp,
+        loan_statements_bp,
         integrity_bp,
         auth_api_bp,
         regions_api_bp,
@@ -193,6 +196,7 @@ def register_blueprints(app: Flask) -> None:
         incubation_api_bp,
         loans_api_bp,
         loan_policies_api_bp,
+        loan_statements_api_bp,
         integrity_api_bp,
         openapi_bp,
     ):
