@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -31,10 +33,13 @@ from app.core.permissions import (
 )
 from app.extensions import db
 from app.founders.models import Founder, FounderImport
+from app.loans.operations import post_repayment
 from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder, make_user
 from tests.incubation.factories import make_base, make_residency
+from tests.integrity.factories import make_correction
 from tests.library.factories import make_project
+from tests.loans.factories import make_loan, pass_training
 from tests.training.factories import make_cohort, make_enrollment, make_institution
 
 ROLES = ("anonymous", "admin", "staff", "officer", "founder")
@@ -278,6 +283,79 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_incubation.get_base", "GET"): staff_api(200),
     ("api_incubation.start_residency", "POST"): staff_api(422),
     ("api_incubation.end_residency", "POST"): staff_api(422),
+    # Loan policies (SPEC §9): the admin edits; officers read their own area's and province's.
+    ("loan_policies.index", "GET"): admin_page(),
+    ("loan_policies.edit", "GET"): admin_page(),
+    # An empty form keeps the values that apply: saved (the city's row is pinned), redirected.
+    ("loan_policies.edit", "POST"): row(TO_LOGIN, Redirect("/admin/loan-policies/"), 403, 403, 403),
+    ("loan_policies.clear", "POST"): row(
+        TO_LOGIN, Redirect("/admin/loan-policies/{region_code}"), 403, 403, 403
+    ),
+    ("api_loan_policies.get_policy", "GET"): row(401, 200, 403, 200, 403),
+    ("api_loan_policies.put_policy", "PUT"): admin_api(200),  # {} is a valid PUT
+    # Loans (SPEC §4, §9): officers act; admins read; founders read their own.
+    ("loans.index", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("loans.queue", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("loans.new", "GET"): row(TO_LOGIN, 403, 403, 200, 403),
+    ("loans.new", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.detail", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("loans.review", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.approve", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.disburse", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.add_repayment", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.compensate", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.add_recovery", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.write_off", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.reverse_repayment", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("loans.arrears", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("loans.funds", "GET"): row(TO_LOGIN, 200, 403, Redirect("/loans/funds/460000"), 403),
+    ("loans.fund_detail", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("loans.add_fund_entry", "POST"): row(TO_LOGIN, 422, 403, 403, 403),
+    ("loans.my_loans", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    ("loans.my_loan", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    ("api_loans.create_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.list_loans", "GET"): row(401, 200, 403, 200, 200),
+    ("api_loans.get_loan", "GET"): row(401, 200, 403, 200, 200),
+    ("api_loans.review_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.approve_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.disburse_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.post_repayment", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.compensate_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.record_recovery", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.write_off_loan", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.reverse_repayment", "POST"): row(401, 403, 403, 422, 403),
+    ("api_loans.get_fund", "GET"): row(401, 200, 403, 200, 403),
+    ("api_loans.post_fund_entry", "POST"): admin_api(422),
+    # Bank statements and the quarterly claims (SPEC §9).
+    ("loan_statements.import_statement", "GET"): row(TO_LOGIN, 403, 403, 200, 403),
+    ("loan_statements.import_statement", "POST"): row(TO_LOGIN, 403, 403, 200, 403),
+    ("loan_statements.reports", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    # Without ?year=&quarter= the download answers the reports page with the form's errors.
+    ("loan_statements.subsidy_claim", "GET"): row(TO_LOGIN, 400, 403, 400, 403),
+    ("loan_statements.compensation_claim", "GET"): row(TO_LOGIN, 400, 403, 400, 403),
+    ("api_loan_statements.import_repayments", "POST"): row(401, 403, 403, 422, 403),
+    # Integrity files (SPEC §10): officers read and record; founders read their own.
+    ("integrity.founder_file", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("integrity.record_event", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("integrity.propose_correction", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("integrity.corrections", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("integrity.approve_correction", "POST"): row(
+        TO_LOGIN, 403, 403, Redirect("/integrity/corrections"), 403
+    ),
+    ("integrity.reject_correction", "POST"): row(
+        TO_LOGIN, 403, 403, Redirect("/integrity/corrections"), 403
+    ),
+    ("integrity.points", "GET"): row(TO_LOGIN, 200, 403, 200, 403),
+    ("integrity.update_points", "POST"): row(TO_LOGIN, 422, 403, 403, 403),
+    ("integrity.my_file", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    ("api_integrity.get_file", "GET"): row(401, 200, 403, 200, 200),
+    ("api_integrity.create_event", "POST"): row(401, 403, 403, 422, 403),
+    ("api_integrity.list_corrections", "GET"): row(401, 200, 403, 200, 403),
+    # An empty body is a valid approval.
+    ("api_integrity.approve_correction", "POST"): row(401, 403, 403, 200, 403),
+    ("api_integrity.reject_correction", "POST"): row(401, 403, 403, 422, 403),
+    ("api_integrity.list_points", "GET"): row(401, 200, 403, 200, 403),
+    ("api_integrity.update_points", "PUT"): row(401, 422, 403, 403, 403),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -341,6 +419,45 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_incubation.get_base", "GET"): staff_api(404),
     ("api_incubation.start_residency", "POST"): staff_api(404),
     ("api_incubation.end_residency", "POST"): staff_api(404),
+    ("loan_policies.edit", "GET"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("loan_policies.edit", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("loan_policies.clear", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("api_loan_policies.get_policy", "GET"): row(401, 404, 403, 404, 403),
+    ("api_loan_policies.put_policy", "PUT"): row(401, 404, 403, 403, 403),
+    ("loans.detail", "GET"): row(TO_LOGIN, 404, 403, 404, 403),
+    ("loans.review", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.approve", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.disburse", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.add_repayment", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.compensate", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.add_recovery", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.write_off", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.reverse_repayment", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("loans.fund_detail", "GET"): row(TO_LOGIN, 404, 403, 404, 403),
+    ("loans.add_fund_entry", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("loans.my_loan", "GET"): row(TO_LOGIN, 403, 403, 403, 404),
+    ("api_loans.get_loan", "GET"): row(401, 404, 403, 404, 404),
+    ("api_loans.review_loan", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.approve_loan", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.disburse_loan", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.post_repayment", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.compensate_loan", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.record_recovery", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.write_off_loan", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.reverse_repayment", "POST"): row(401, 403, 403, 404, 403),
+    ("api_loans.get_fund", "GET"): row(401, 404, 403, 404, 403),
+    ("api_loans.post_fund_entry", "POST"): row(401, 404, 403, 403, 403),
+    ("integrity.founder_file", "GET"): row(TO_LOGIN, 404, 403, 404, 403),
+    ("integrity.record_event", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("integrity.propose_correction", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("integrity.approve_correction", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("integrity.reject_correction", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("integrity.update_points", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("api_integrity.get_file", "GET"): row(401, 404, 403, 404, 404),
+    ("api_integrity.create_event", "POST"): row(401, 403, 403, 404, 403),
+    ("api_integrity.approve_correction", "POST"): row(401, 403, 403, 404, 403),
+    ("api_integrity.reject_correction", "POST"): row(401, 403, 403, 404, 403),
+    ("api_integrity.update_points", "PUT"): row(401, 404, 403, 403, 403),
 }
 
 
@@ -390,6 +507,35 @@ def _existing_enrollment_id(user: User | None) -> int:
     return make_enrollment(make_cohort(region_code=STAFF_REGION)).id
 
 
+def _existing_loan_id(user: User | None) -> int:
+    """An active loan of the staff's region; a founder asking gets a loan of their own."""
+    if user is not None and user.founder_id is not None:
+        founder = pass_training(db.session.get(Founder, user.founder_id))
+        return make_loan(founder=founder).id
+    return make_loan(region_code=STAFF_REGION).id
+
+
+def _existing_repayment_id(user: User | None) -> int:
+    """A payment on an active loan of the staff's region."""
+    loan = make_loan(region_code=STAFF_REGION)
+    officer = make_user(role="officer", region_code=STAFF_REGION)
+    posting = post_repayment(
+        officer,
+        loan.id,
+        {"paid_on": date(2026, 2, 27), "amount": Decimal("100.00"), "reference": "PERM-1"},
+        as_of=date(2026, 3, 1),
+    )
+    return posting.repayment.id
+
+
+def _existing_correction_id(user: User | None) -> int:
+    """A correction waiting for a second officer, proposed by another officer of the area."""
+    return make_correction(
+        make_founder(region_code=STAFF_REGION),
+        make_user(role="officer", region_code=STAFF_REGION),
+    ).id
+
+
 # URL argument name -> a builder of a value that names an existing row, inside the test's
 # transaction. Rules with a new argument need an entry here.
 ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
@@ -405,6 +551,11 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "observation_id": _existing_observation_id,
     "base_id": lambda user: make_base(region_code=STAFF_REGION).id,
     "residency_id": _existing_residency_id,
+    "region_code": lambda user: STAFF_REGION,
+    "loan_id": _existing_loan_id,
+    "repayment_id": _existing_repayment_id,
+    "correction_id": _existing_correction_id,
+    "kind": lambda user: "paid_late",
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -418,6 +569,11 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "observation_id": MISSING_ID,
     "base_id": MISSING_ID,
     "residency_id": MISSING_ID,
+    "region_code": "999999",
+    "loan_id": MISSING_ID,
+    "repayment_id": MISSING_ID,
+    "correction_id": MISSING_ID,
+    "kind": "no_such_kind",
 }
 
 

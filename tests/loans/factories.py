@@ -19,8 +19,12 @@ APPLIED_ON = date(2026, 1, 5)
 
 def make_trained_founder(*, region_code: str = "460100", **fields: Any) -> Founder:
     """A founder who passed SYB training, so the policy's training rule is met."""
-    founder = make_founder(region_code=region_code, **fields)
-    cohort = make_cohort(region_code=region_code, starts_on=date(2025, 11, 24))
+    return pass_training(make_founder(region_code=region_code, **fields))
+
+
+def pass_training(founder: Founder) -> Founder:
+    """Give the founder a passed SYB enrollment (December 2025)."""
+    cohort = make_cohort(region_code=founder.region_code, starts_on=date(2025, 11, 24))
     make_enrollment(cohort, founder, result="passed", completed_on=date(2025, 12, 12))
     return founder
 
