@@ -65,16 +65,17 @@ def test_demo_seed_creates_one_account_per_role_once(app, db_session, tmp_path, 
             .group_by(User.role)
         ).all()
     )
-    assert roles == {"admin": 1, "staff": 2, "officer": 1, "founder": 1}
-    # Some business owners have accounts of their own, with passwords nobody knows yet.
+    assert roles == {"admin": 1, "staff": 2, "officer": 2, "founder": 1}
+    # Some business owners and loan officers have accounts of their own, with passwords
+    # nobody knows yet.
     users_after_first_seed = db.session.scalar(select(func.count()).select_from(User))
-    assert users_after_first_seed >= 5
+    assert users_after_first_seed >= len(DEMO_ACCOUNTS) == 6
     logins = _login_lines(result.output)
-    assert len(logins) == 5
+    assert len(logins) == 6
     for fields in logins:
         username, password = fields[0], fields[-1]
         assert authenticate(username, password, ip_address=None).user is not None
-    assert (tmp_path / "demo-logins.txt").read_text(encoding="utf-8").count("password:") == 5
+    assert (tmp_path / "demo-logins.txt").read_text(encoding="utf-8").count("password:") == 6
     founder_account = db.session.scalar(select(User).where(User.username == "founder.demo"))
     assert founder_account.founder_id is not None
     again = runner.invoke(seed_demo_command, ["--founders", "40"])

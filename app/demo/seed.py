@@ -1,5 +1,5 @@
 """`flask demo seed`: write the synthetic founders and training, the demo accounts, the
-library, then businesses with their observations and the incubation bases.
+library, then businesses with their observations, the incubation bases and the loans.
 
 Built for a million founders: rows are plain dicts (never one ORM object per row) written
 a batch at a time (`bulk.insert_rows`: COPY on PostgreSQL, a batched Core INSERT on
@@ -8,8 +8,9 @@ enrollments; founder ids are assigned here, so no RETURNING is needed, and nothi
 founder is kept once its batch is written except its ID number's digits (to keep them
 unique). Businesses are planned from the founders read back in id ranges, the same way.
 Like a job, the seed commits per stage (catalogue, each batch, accounts and library, each
-business batch, incubation and the audit entry), so a large run never holds one huge
-transaction. The same seed and `as_of` give the same data.
+business batch, incubation, each month of loan history and the audit entry), so a large
+run never holds one huge transaction. The same seed and `as_of` give the same data. Loans
+go through the loan operations one by one (`demo.loans`), so their number is capped.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from app.demo.businesses import write_businesses
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
 from app.demo.incubation import ResidentPool, write_incubation
 from app.demo.library import write_library
+from app.demo.loans import write_loans
 from app.demo.training import (
     CourseInfo,
     InstitutionInfo,
@@ -60,6 +62,7 @@ DEMO_ACCOUNTS = (
     ("staff.hainan", Role.STAFF, "460000", "王海燕（省创业指导中心）"),
     ("staff.haikou", Role.STAFF, "460100", "李明（海口市创业指导中心）"),
     ("officer.haikou", Role.OFFICER, "460100", "陈志强（海口担保中心）"),
+    ("officer.hainan", Role.OFFICER, "460000", "赵建华（海南省担保中心）"),
     ("founder.demo", Role.FOUNDER, SHOWCASE_REGION, "林小红（创业者）"),
 )
 
@@ -117,7 +120,7 @@ def seed_demo_data(
     seed: int = SEED,
 ) -> SeedSummary:
     """Create founders, institutions, courses, cohorts, enrollments, the demo accounts, the
-    library, businesses with observations, and incubation bases with residents.
+    library, businesses with observations, incubation bases with residents, and loans.
 
     Commits after each stage. Refuses (DemoSeedRefused) when founders exist already.
     """
@@ -171,6 +174,14 @@ def seed_demo_data(
     incubation_counts = write_incubation(
         _random_stream(seed, "incubation"), residents, as_of=as_of, now=now
     )
+    loan_counts = write_loans(
+        _random_stream(seed, "loans"),
+        as_of=as_of,
+        now=now,
+        founder_count=founder_count,
+        showcase_founder_id=showcase_id,
+        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
+    )
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,
@@ -180,6 +191,7 @@ def seed_demo_data(
         **library_counts,
         **business_counts,
         **incubation_counts,
+        **loan_counts,
         "accounts": len(summary.logins),
     }
     record_audit(None, "demo.seed", ("demo", None), None, {"as_of": as_of, **summary.counts})
@@ -341,7 +353,8 @@ def _count(counts: dict[str, int], enrollments: list[PlannedEnrollment]) -> None
 
 
 def create_demo_accounts(showcase_founder_id: int) -> list[DemoLogin]:
-    """One account per role (two staff), random passwords; founder.demo is the showcase."""
+    """One account per role (two staff, and two officers for the four-eyes loan decisions),
+    random passwords; founder.demo is the showcase."""
     logins = []
     for username, role, region_code, display_name in DEMO_ACCOUNTS:
         password = secrets.token_urlsafe(9)

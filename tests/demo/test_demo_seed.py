@@ -210,7 +210,7 @@ def test_one_audit_entry_for_the_run_and_logins_saved(seeded):
     assert "library_projects" in seeded.result.output
     assert "businesses" in seeded.result.output
     saved = (seeded.instance / "demo-logins.txt").read_text(encoding="utf-8")
-    assert saved.count("password:") == 5
+    assert saved.count("password:") == 6
 
 
 def _projects() -> list[LibraryProject]:
