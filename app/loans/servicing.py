@@ -15,7 +15,7 @@ from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import aliased
 
 from app.extensions import db
-from app.integrity.models import EventKind, EventSource
+from app.integrity.models import EventKind, EventSource, IntegrityEvent
 from app.integrity.operations import record_event
 from app.loans.allocation import (
     Payment,
@@ -155,8 +155,15 @@ def _owes_something(row: LoanInstallment) -> bool:
 def _record_timeliness(loan: Loan, installments: list[LoanInstallment], actor: object) -> None:
     """paid_on_time or paid_late, once per installment (the key is shared with the sweep's
     late_over_30, so an installment never gets two lateness events)."""
+    done = set(
+        db.session.scalars(
+            select(IntegrityEvent.installment_id).where(
+                IntegrityEvent.loan_id == loan.id, IntegrityEvent.installment_id.is_not(None)
+            )
+        )
+    )
     for row in installments:
-        if row.paid_off_on is None or not _owes_something(row):
+        if row.paid_off_on is None or not _owes_something(row) or row.id in done:
             continue
         days_late = (row.paid_off_on - row.due_on).days
         if days_late > LATE_GRACE_DAYS:
