@@ -74,14 +74,17 @@ def build_journey(
     *,
     opened_on: Iterable[date] = (),
     incubated_on: Iterable[date] = (),
+    disbursed_on: Iterable[date] = (),
 ) -> Journey:
     """The founder's milestones from the records that exist today: `opened_on` are their
-    businesses' opening days, `incubated_on` their residencies' first days."""
+    businesses' opening days, `incubated_on` their residencies' first days, `disbursed_on`
+    the days their loans were paid out."""
     reached = {
         "registered": founder.registered_on,
         "trained": first_passed_entrepreneurship_on(enrollments),
         "adopted": min((adoption.adopted_on for adoption in adoptions), default=None),
         "opened": min(opened_on, default=None),
         "incubated": min(incubated_on, default=None),
+        "loan": min(disbursed_on, default=None),
     }
     return Journey(tuple(Milestone(key, str(label), reached.get(key)) for key, label in MILESTONES))

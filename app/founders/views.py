@@ -55,6 +55,7 @@ from app.founders.rules import FOUNDER_FIELDS
 from app.incubation.queries import first_residency_on, list_residencies_of_founder
 from app.integrity.queries import get_integrity_standing
 from app.library.queries import list_adoptions_of_founder
+from app.loans.queries import first_disbursed_on
 from app.regions.queries import region_choices_in_scope
 from app.training.queries import list_enrollments_of_founder
 
@@ -149,12 +150,14 @@ def _founder_story(founder: Founder) -> dict[str, Any]:
     residencies = list_residencies_of_founder(current_user, founder.id)
     # The milestones are the founder's, whichever region their businesses are in.
     opened_on, incubated_on = first_opened_on(founder.id), first_residency_on(founder.id)
+    disbursed_on = first_disbursed_on(founder.id)
     journey = build_journey(
         founder,
         enrollments,
         adoptions,
         opened_on=[opened_on] if opened_on else [],
         incubated_on=[incubated_on] if incubated_on else [],
+        disbursed_on=[disbursed_on] if disbursed_on else [],
     )
     return {
         "journey": journey,

@@ -666,3 +666,14 @@ def test_the_decision_buttons_carry_a_working_csrf_token(csrf_client):
     )
     assert done.status_code == 302
     assert loan_status(loan_id) == "reviewed"
+
+
+def test_the_founder_journey_reaches_the_loan_milestone(client, login_as):
+    """A paid-out loan is the journey's "Received a guaranteed loan", dated its payout."""
+    from tests.loans.factories import make_loan
+
+    founder_id = make_loan(disbursed_on=date(2026, 1, 31)).founder_id
+    db.session.commit()
+    login_as("officer", "460100")
+    html = client.get(f"/founders/{founder_id}", headers={"Accept-Language": "en"})
+    assert "Received a guaranteed loan · 2026-01-31" in html.get_data(as_text=True)
