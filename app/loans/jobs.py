@@ -27,6 +27,7 @@ from app.core.audit import AuditEntry
 from app.core.db import utcnow
 from app.core.sql import add_days, as_date, days_between
 from app.extensions import db
+from app.founders.models import Founder
 from app.integrity.models import EventKind, EventSource, IntegrityEvent
 from app.integrity.points import points_for
 from app.loans.lifecycle import LoanAction, next_status
@@ -152,7 +153,7 @@ def _default_loans(as_of: date) -> int:
                 literal(utcnow(), AuditEntry.occurred_at.type),
                 literal("system"),
                 literal("loan.default"),
-                literal("Loan"),
+                literal(Loan.__tablename__),
                 cast(Loan.id, String),
                 Loan.region_code,
             ).where(reaching),
@@ -248,4 +249,35 @@ def _insert_events(rows: Any) -> int:
         )
         .returning(IntegrityEvent.id)
     )
-    return len(result.all())
+    ids = [row.id for row in result.all()]
+    _audit_events(ids)
+    return len(ids)
+
+
+def _audit_events(event_ids: list[int]) -> None:
+    """One `integrity.event` audit entry per event the sweep made, by "system" (in chunks,
+    to stay under the engines' limits on bound parameters)."""
+    for start in range(0, len(event_ids), 5000):
+        chunk = event_ids[start : start + 5000]
+        db.session.execute(
+            insert(AuditEntry).from_select(
+                [
+                    "occurred_at",
+                    "actor_username",
+                    "action",
+                    "entity_type",
+                    "entity_id",
+                    "region_code",
+                ],
+                select(
+                    literal(utcnow(), AuditEntry.occurred_at.type),
+                    literal("system"),
+                    literal("integrity.event"),
+                    literal(IntegrityEvent.__tablename__),
+                    cast(IntegrityEvent.id, String),
+                    Founder.region_code,
+                )
+                .join(Founder, Founder.id == IntegrityEvent.founder_id)
+                .where(IntegrityEvent.id.in_(chunk)),
+            )
+        )

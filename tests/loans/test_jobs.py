@@ -210,3 +210,17 @@ def test_the_command_runs_the_sweep_for_a_date(app):
     assert refreshed(loan).days_past_due == 33
     bad = app.test_cli_runner().invoke(args=["loans", "sweep", "--date", "15/03/2026"])
     assert bad.exit_code != 0
+
+
+def test_the_sweep_audits_its_defaults_and_events():
+    from app.core.audit import AuditEntry
+
+    loan = small_loan()
+    sweep(date(2026, 6, 1))
+    entries = db.session.execute(
+        select(AuditEntry.action, AuditEntry.entity_type, AuditEntry.actor_username)
+    ).all()
+    assert ("loan.default", "loan", "system") in entries
+    events = [e for e in entries if e.action == "integrity.event" and e.actor_username == "system"]
+    assert len(events) == 4  # three late_over_30 and the default
+    assert refreshed(loan).status == "defaulted"
