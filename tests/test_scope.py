@@ -17,6 +17,15 @@ user asking for a Haikou business, self-report, base or residency gets the matri
 for an id no row has and changes nothing; a founder reaches their own businesses only;
 officers read businesses and write none; the review queue, its count and every list hold
 only the caller's area.
+
+Loans, guarantee funds, loan policies and integrity files follow the same rule (SPEC §4,
+§9, §10): a Sanya officer asking for a Haikou loan, repayment, fund, policy, integrity file
+or correction gets the matrix's answer for an id no row has and changes nothing, with
+empty bodies and with real ones; a founder reaches only their own loans and file; the
+loan list, the queue, arrears, a fund's loans, the corrections, the API lists and the
+subsidy claim hold only the caller's area, and province officers see both cities. Funds
+and policies are read by admins everywhere and by officers in their area and their own
+province (D33).
 """
 
 from __future__ import annotations
@@ -31,7 +40,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from app.core.audit import AuditEntry
 from app.extensions import db
@@ -1670,3 +1679,711 @@ def test_a_city_cannot_close_another_citys_business_through_its_base(
     )
     assert (db.session.get(Business, business_id).status, closures) == ("operating", 0)
     assert db.session.get(Residency, residency_id).ends_on is None
+
+
+# Loans, guarantee funds, loan policies and integrity files (SPEC §4, §9, §10) ---------------
+LOAN_BLUEPRINTS = frozenset(
+    {
+        "loans",
+        "api_loans",
+        "loan_policies",
+        "api_loan_policies",
+        "integrity",
+        "api_integrity",
+        "loan_statements",
+        "api_loan_statements",
+    }
+)
+# Every loan, fund, policy and integrity rule with an id.
+LOAN_ID_RULES = sorted(key for key in EXPECTED_MISSING if key[0].split(".")[0] in LOAN_BLUEPRINTS)
+REPAID_ON = date(2026, 2, 27)  # the first installment (due 2026-02-28), paid on time
+SWEPT_ON = date(2026, 4, 15)  # the second installment (due 2026-03-31) is 15 days overdue
+LOAN_AUDIT = ("loan%", "repayment.%", "fund.%", "integrity.%")
+
+
+@dataclass(frozen=True)
+class LoanRows:
+    """One city's loan rows, as plain values: a borrower's active loan (disbursed on
+    2026-01-31, its first installment paid on time) with a named guarantor, another
+    founder's application waiting for review, the borrower's integrity file with an
+    officer's event and a correction waiting for a second officer, and the city's own
+    guarantee fund (the loans themselves are backed by the province's)."""
+
+    region_code: str
+    founder_id: int
+    founder_name: str
+    founder_id_number: str
+    founder_phone: str
+    loan_id: int
+    purpose: str
+    guarantor_name: str
+    repayment_id: int
+    application_id: int
+    applicant_name: str
+    event_note: str
+    correction_id: int
+    correction_reason: str
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        """URL argument name -> this city's row (a kind names no row of any city)."""
+        return {
+            "loan_id": self.loan_id,
+            "repayment_id": self.repayment_id,
+            "founder_id": self.founder_id,
+            "correction_id": self.correction_id,
+            "region_code": self.region_code,
+            "kind": "paid_late",
+        }
+
+    @property
+    def secrets(self) -> list[str]:
+        """What an answer about these rows must never contain for someone out of scope."""
+        return [
+            self.founder_name,
+            self.founder_id_number,
+            self.founder_phone,
+            self.purpose,
+            self.guarantor_name,
+            self.applicant_name,
+            self.event_note,
+            self.correction_reason,
+        ]
+
+
+def make_loan_rows(region_code: str, label: str) -> LoanRows:
+    """Loan rows of `region_code` whose names carry `label` (flushed, not committed)."""
+    from app.loans.operations import post_repayment
+    from tests.integrity.factories import make_correction, make_event
+    from tests.loans.factories import (
+        fund_region,
+        guarantor_body,
+        make_loan,
+        make_trained_founder,
+        officers,
+    )
+
+    reviewer, approver = officers(region_code)
+    founder = make_trained_founder(region_code=region_code, name=f"{label}借款人")
+    loan = make_loan(
+        founder=founder,
+        region_code=region_code,
+        reviewer=reviewer,
+        approver=approver,
+        purpose=f"{label}的贷款用途：购置冷柜",
+        guarantors=[guarantor_body(name=f"{label}担保人")],
+    )
+    first = loan.installments[0]
+    posting = post_repayment(
+        approver,
+        loan.id,
+        {"paid_on": REPAID_ON, "amount": first.amount_owed, "reference": f"SCOPE-{loan.id}-1"},
+        as_of=REPAID_ON,
+    )
+    applicant = make_trained_founder(region_code=region_code, name=f"{label}申请人")
+    application = make_loan(
+        founder=applicant,
+        region_code=region_code,
+        status="submitted",
+        reviewer=reviewer,
+        approver=approver,
+    )
+    event = make_event(
+        founder,
+        "integrity_education",
+        source="officer",
+        note=f"{label}参加了借款人诚信教育",
+        recorded_by_id=reviewer.id,
+    )
+    correction = make_correction(
+        founder, reviewer, reason=f"{label}的更正理由：银行已出具证明", points=5
+    )
+    fund_region(region_code, amount="500000.00")  # the city's own fund
+    return LoanRows(
+        region_code=region_code,
+        founder_id=founder.id,
+        founder_name=founder.name,
+        founder_id_number=founder.id_number,
+        founder_phone=founder.phone,
+        loan_id=loan.id,
+        purpose=loan.purpose,
+        guarantor_name=f"{label}担保人",
+        repayment_id=posting.repayment.id,
+        application_id=application.id,
+        applicant_name=applicant.name,
+        event_note=event.note,
+        correction_id=correction.id,
+        correction_reason=correction.reason,
+    )
+
+
+def _count_where(model: Any, *conditions: Any) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model).where(*conditions)) or 0)
+
+
+def _loan_fingerprint(rows: LoanRows) -> tuple[Any, ...]:
+    """Everything a refused request must leave alone: both loans, their payments, the
+    funds, the borrower's file and correction, the policies, the points table and the
+    audit trail of loans, repayments, funds and integrity."""
+    from app.integrity.models import IntegrityCorrection, IntegrityEvent, IntegrityPoints
+    from app.loans.models import FundEntry, Loan, LoanInstallment, LoanPolicy, Repayment
+
+    db.session.expire_all()
+    loan = db.session.get(Loan, rows.loan_id)
+    application = db.session.get(Loan, rows.application_id)
+    correction = db.session.get(IntegrityCorrection, rows.correction_id)
+    paid = db.session.execute(
+        select(
+            func.sum(LoanInstallment.paid_principal), func.sum(LoanInstallment.paid_interest)
+        ).where(LoanInstallment.loan_id == rows.loan_id)
+    ).one()
+    audit = select(func.count(AuditEntry.id)).where(
+        or_(*(AuditEntry.action.like(pattern) for pattern in LOAN_AUDIT))
+    )
+    return (
+        loan.status,
+        loan.outstanding_principal,
+        loan.compensated_amount,
+        loan.recovered_amount,
+        loan.updated_at,
+        tuple(paid),
+        application.status,
+        application.reviewed_by_id,
+        application.updated_at,
+        _count_where(Repayment, Repayment.loan_id.in_([rows.loan_id, rows.application_id])),
+        _count(FundEntry),
+        _count_where(IntegrityEvent, IntegrityEvent.founder_id == rows.founder_id),
+        correction.state,
+        correction.decided_by_id,
+        correction.event_id,
+        _count_where(IntegrityCorrection, IntegrityCorrection.founder_id == rows.founder_id),
+        _count(LoanPolicy),
+        _count(IntegrityPoints),
+        db.session.scalar(audit),
+    )
+
+
+def test_every_loan_and_integrity_rule_with_an_id_is_checked(app: Flask) -> None:
+    registered = _registered(app)
+    with_ids = {
+        key
+        for key, rule in registered.items()
+        if rule.arguments and key[0].split(".")[0] in LOAN_BLUEPRINTS
+    }
+    assert with_ids == set(LOAN_ID_RULES)
+    arguments = {name for key in LOAN_ID_RULES for name in registered[key].arguments}
+    assert arguments == {
+        "loan_id",
+        "repayment_id",
+        "founder_id",
+        "correction_id",
+        "region_code",
+        "kind",
+    }
+    # A new loan or integrity blueprint joins LOAN_BLUEPRINTS, or it goes unchecked.
+    features = {
+        key[0].split(".")[0]
+        for key in registered
+        if "loan" in key[0].split(".")[0] or "integrity" in key[0].split(".")[0]
+    }
+    assert features <= LOAN_BLUEPRINTS
+
+
+def _loan_cases(roles: tuple[str, ...]) -> list[Any]:
+    return [
+        pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+        for endpoint, method in LOAN_ID_RULES
+        for role in roles
+    ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role"), _loan_cases(("staff", "officer", "founder"))
+)
+def test_loans_and_integrity_files_outside_the_callers_scope_look_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    """Sanya staff and officers ask for Haikou's loan, repayment, fund, policy, file and
+    correction; a Haikou founder for a neighbour's loan and file."""
+    rows = make_loan_rows(HAIKOU, "外区")
+    region = HAIKOU if role == "founder" else SANYA
+    before = _loan_fingerprint(rows)
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: rows.arguments[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    for secret in rows.secrets:
+        assert secret not in body
+    assert _loan_fingerprint(rows) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), LOAN_ID_RULES)
+@pytest.mark.parametrize("region", [HAIKOU, PROVINCE])
+def test_the_same_loans_and_files_are_reachable_in_their_own_area(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    region: str,
+) -> None:
+    """The control: Haikou's and Hainan's officers get the matrix's answer for officers."""
+    rows = make_loan_rows(HAIKOU, "海口")
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: rows.arguments[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, "officer", arguments, region
+    )
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)]["officer"], arguments)
+
+
+@pytest.mark.parametrize("region", [SANYA, PROVINCE])
+def test_real_changes_to_another_citys_loans_and_files_through_the_api(
+    api_as: Callable[..., Any], region: str
+) -> None:
+    """Valid bodies, not only empty ones: Sanya's officers change nothing of Haikou's loans,
+    payments and files (404); the province's officers may (the control)."""
+    rows = make_loan_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _loan_fingerprint(rows)
+    api = api_as("officer", region)
+    calls = [
+        (
+            f"/api/v1/loans/{rows.application_id}/review",
+            {"decision": "approve", "note": "材料齐全"},
+            200,
+        ),
+        (
+            f"/api/v1/loans/{rows.loan_id}/repayments",
+            {"paid_on": "2026-03-30", "amount": "100.00", "reference": "SCOPE-REAL-1"},
+            201,
+        ),
+        (f"/api/v1/repayments/{rows.repayment_id}/reverse", {"reason": "银行退回"}, 201),
+        # Not defaulted, not compensated: the province's officers get the state's 409.
+        (
+            f"/api/v1/loans/{rows.loan_id}/compensate",
+            {"date": "2026-11-01", "reference": "COMP-1"},
+            409,
+        ),
+        (
+            f"/api/v1/loans/{rows.loan_id}/recoveries",
+            {"date": "2026-11-01", "amount": "100.00", "reference": "REC-1", "source": "borrower"},
+            409,
+        ),
+        (
+            f"/api/v1/loans/{rows.loan_id}/write-off",
+            {"date": "2026-11-01", "reason": "无法收回"},
+            409,
+        ),
+        (
+            f"/api/v1/founders/{rows.founder_id}/integrity-events",
+            {"kind": "false_information", "occurred_on": "2026-11-01", "note": "提供虚假材料"},
+            201,
+        ),
+        (
+            f"/api/v1/founders/{rows.founder_id}/integrity-events",
+            {"kind": "correction", "points": -10, "note": "越权更正"},
+            202,
+        ),
+        (f"/api/v1/integrity/corrections/{rows.correction_id}/reject", {"note": "证明不足"}, 200),
+        (f"/api/v1/integrity/corrections/{rows.correction_id}/approve", {}, 409),
+    ]
+    for path, body, allowed in calls:
+        response = api.post(path, json=body)
+        expected = allowed if region == PROVINCE else 404
+        assert response.status_code == expected, (path, response.get_data(as_text=True))
+        if region != PROVINCE:
+            for secret in rows.secrets:
+                assert secret not in response.get_data(as_text=True)
+    for path in (
+        f"/api/v1/loans/{rows.loan_id}",
+        f"/api/v1/founders/{rows.founder_id}/integrity",
+        f"/api/v1/funds/{HAIKOU}",
+        f"/api/v1/loan-policies/{HAIKOU}",
+    ):
+        response = api.get(path)
+        assert response.status_code == (200 if region == PROVINCE else 404), path
+    if region != PROVINCE:
+        assert _loan_fingerprint(rows) == before
+    else:
+        assert _loan_fingerprint(rows) != before
+
+
+def test_real_changes_through_the_loan_and_integrity_pages_of_another_city_change_nothing(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    rows = make_loan_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _loan_fingerprint(rows)
+    login_as("officer", SANYA)
+    calls = [
+        (f"/loans/{rows.application_id}/review", {"review-decision": "approve"}),
+        (f"/loans/{rows.application_id}/approve", {"approve-decision": "approve"}),
+        (
+            f"/loans/{rows.loan_id}/repayments",
+            {
+                "repayment-paid_on": "2026-03-30",
+                "repayment-amount": "100.00",
+                "repayment-reference": "SCOPE-PAGE-1",
+            },
+        ),
+        (f"/loans/repayments/{rows.repayment_id}/reverse", {"reason": "银行退回"}),
+        (
+            f"/loans/{rows.loan_id}/compensate",
+            {"compensate-date": "2026-11-01", "compensate-reference": "COMP-1"},
+        ),
+        (
+            f"/loans/{rows.loan_id}/write-off",
+            {"write_off-date": "2026-11-01", "write_off-reason": "无法收回"},
+        ),
+        (
+            f"/integrity/founders/{rows.founder_id}/events",
+            {"kind": "fund_misuse", "occurred_on": "2026-11-01", "note": "挪用贷款"},
+        ),
+        (
+            f"/integrity/founders/{rows.founder_id}/corrections",
+            {"points": "10", "note": "越权更正"},
+        ),
+        (f"/integrity/corrections/{rows.correction_id}/approve", {}),
+        (f"/integrity/corrections/{rows.correction_id}/reject", {"note": "证明不足"}),
+    ]
+    for path, data in calls:
+        response = client.post(path, data=data)
+        assert response.status_code == 404, path
+        for secret in rows.secrets:
+            assert secret not in response.get_data(as_text=True)
+    for path in (
+        f"/loans/{rows.loan_id}",
+        f"/loans/funds/{HAIKOU}",
+        f"/loans/funds/{HAIKOU}?tab=loans",
+        f"/integrity/founders/{rows.founder_id}",
+    ):
+        assert client.get(path).status_code == 404, path
+    assert _loan_fingerprint(rows) == before
+
+
+def test_applying_for_a_founder_of_another_city_is_refused(
+    client: FlaskClient, login_as: Callable[..., Any], api_as: Callable[..., Any]
+) -> None:
+    from app.loans.models import Loan
+    from tests.loans.factories import application_body, make_trained_founder
+
+    founder = make_trained_founder(region_code=HAIKOU, name="海口的创业者")
+    body = application_body(founder) | {"amount": "100000.00"}
+    founder_id, name = founder.id, founder.name
+    db.session.commit()
+    loans = _count(Loan)
+    response = api_as("officer", SANYA).post("/api/v1/loans", json=body)
+    assert response.status_code == 422, response.get_data(as_text=True)
+    assert "founder_id" in response.get_json()["errors"]
+    assert name not in response.get_data(as_text=True)
+    login_as("officer", SANYA)
+    assert client.get(f"/loans/new?founder_id={founder_id}").status_code == 404
+    page = client.post(
+        "/loans/new",
+        data={
+            "founder_id": str(founder_id),
+            "amount": "100000.00",
+            "term_months": "12",
+            "repayment_method": "equal_installment",
+            "purpose": "购置设备",
+        },
+    )
+    assert page.status_code == 422
+    assert name not in page.get_data(as_text=True)
+    assert _count(Loan) == loans
+
+
+def test_a_statement_naming_another_citys_loan_posts_nothing(
+    api_as: Callable[..., Any],
+) -> None:
+    """Rows naming a Haikou loan, by its id or its borrower's ID number, are "no such
+    loan" to a Sanya officer: reported as errors, nothing posted."""
+    rows = make_loan_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _loan_fingerprint(rows)
+    lines = [
+        "交易流水号,贷款编号,身份证号,还款日期,金额",
+        f"SY-1,{rows.loan_id},,2026-03-30,100.00",
+        f"SY-2,,{rows.founder_id_number},2026-03-30,100.00",
+    ]
+    api = api_as("officer", SANYA)
+    response = api.post(
+        "/api/v1/imports/repayments",
+        data={"file": (io.BytesIO("\n".join(lines).encode()), "statement.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    report = response.get_json()
+    assert (report["posted"], report["already_posted"], report["errors"]) == (0, 0, 2)
+    assert {row["outcome"] for row in report["rows"]} == {"error"}
+    body = response.get_data(as_text=True)
+    for secret in rows.secrets:
+        assert secret not in body
+    assert _loan_fingerprint(rows)[:-1] == before[:-1]  # the import itself is audited
+
+
+# Funds and policies: admins every region; officers their area and their own province ----------
+FUND_READERS = [
+    pytest.param("officer", SANYA, HAIKOU, 404, id="sanya-officer-haikou-fund"),
+    pytest.param("officer", HAIKOU, SANYA, 404, id="haikou-officer-sanya-fund"),
+    pytest.param("officer", SANYA, SANYA, 200, id="sanya-officer-own-fund"),
+    pytest.param("officer", SANYA, PROVINCE, 200, id="sanya-officer-own-province"),
+    pytest.param("officer", PROVINCE, HAIKOU, 200, id="province-officer-haikou"),
+    pytest.param("officer", PROVINCE, SANYA, 200, id="province-officer-sanya"),
+    pytest.param("officer", "310000", PROVINCE, 404, id="shanghai-officer-hainan"),
+    pytest.param("officer", SHANGHAI_DISTRICT, HAIKOU, 404, id="yangpu-officer-haikou"),
+    pytest.param("officer", HAIKOU, "310000", 404, id="haikou-officer-shanghai"),
+    pytest.param("admin", PROVINCE, HAIKOU, 200, id="admin-haikou"),
+    pytest.param("admin", PROVINCE, SHANGHAI_DISTRICT, 200, id="admin-yangpu"),
+]
+
+
+@pytest.mark.parametrize(("role", "region", "fund_region", "expected"), FUND_READERS)
+def test_funds_and_policies_are_read_only_within_reach(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    role: str,
+    region: str,
+    fund_region: str,
+    expected: int,
+) -> None:
+    rows = make_loan_rows(HAIKOU, "海口")
+    db.session.commit()
+    api = api_as(role, region)
+    for path in (f"/api/v1/funds/{fund_region}", f"/api/v1/loan-policies/{fund_region}"):
+        response = api.get(path)
+        assert response.status_code == expected, (path, response.get_data(as_text=True))
+        if expected == 200:  # a city without a fund of its own answers its province's
+            answer = response.get_json()
+            assert answer.get("requested_region_code", answer["region_code"]) == fund_region
+    login_as(role, region)
+    for path in (f"/loans/funds/{fund_region}", f"/loans/funds/{fund_region}?tab=loans"):
+        response = client.get(path)
+        assert response.status_code == expected, path
+        body = response.get_data(as_text=True)
+        if region not in (HAIKOU, PROVINCE):
+            for secret in rows.secrets:
+                assert secret not in body
+
+
+@pytest.mark.parametrize(("region", "fund"), [(HAIKOU, HAIKOU), (SANYA, PROVINCE)])
+def test_an_officer_goes_to_the_fund_backing_their_city(
+    client: FlaskClient, login_as: Callable[..., Any], region: str, fund: str
+) -> None:
+    """Haikou keeps a fund of its own; Sanya's loans fall back to the province's."""
+    from tests.loans.factories import fund_region
+
+    fund_region(PROVINCE)
+    fund_region(HAIKOU, amount="500000.00")
+    db.session.commit()
+    login_as("officer", region)
+    response = client.get("/loans/funds")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/loans/funds/{fund}")
+
+
+# Founders see their own loans and file only ------------------------------------------------
+def test_a_founder_reaches_only_their_own_loans_and_integrity_file(
+    client: FlaskClient, api_as: Callable[..., Any]
+) -> None:
+    from tests.loans.factories import make_loan, pass_training
+
+    neighbour = make_loan_rows(HAIKOU, "邻居")
+    db.session.commit()
+    api = api_as("founder", HAIKOU)
+    founder = pass_training(db.session.get(Founder, api.user.founder_id))
+    own_id = make_loan(founder=founder, purpose="我自己的贷款").id
+    db.session.commit()
+    before = _loan_fingerprint(neighbour)
+
+    for path in (
+        f"/api/v1/loans/{neighbour.loan_id}",
+        f"/api/v1/loans/{neighbour.application_id}",
+        f"/api/v1/founders/{neighbour.founder_id}/integrity",
+    ):
+        response = api.get(path)
+        assert response.status_code == 404, path
+        for secret in neighbour.secrets:
+            assert secret not in response.get_data(as_text=True)
+    assert [item["id"] for item in _api_items(api, "/api/v1/loans")] == [own_id]
+    # Filters cannot widen it: naming the neighbour, the region or a status changes nothing.
+    for query in (
+        f"?founder_id={neighbour.founder_id}",
+        f"?region_code={HAIKOU}",
+        "?status=submitted",
+        "?bucket=current",
+    ):
+        items = _api_items(api, f"/api/v1/loans{query}")
+        assert {item["id"] for item in items} <= {own_id}, query
+    own = api.get(f"/api/v1/loans/{own_id}")
+    assert own.status_code == 200
+    assert own.get_json()["purpose"] == "我自己的贷款"
+    own_file = api.get(f"/api/v1/founders/{api.user.founder_id}/integrity")
+    assert own_file.status_code == 200
+    assert own_file.get_json()["pending_corrections"] == []
+    # The same on the founder's phone pages.
+    client.post("/login", data={"username": api.user.username, "password": DEFAULT_PASSWORD})
+    for path in (
+        f"/loans/me/{neighbour.loan_id}",
+        f"/loans/me/{neighbour.application_id}",
+    ):
+        assert client.get(path).status_code == 404, path
+    for path in (f"/loans/{neighbour.loan_id}", f"/integrity/founders/{neighbour.founder_id}"):
+        assert client.get(path).status_code == 403, path
+    for path in ("/loans/me", f"/loans/me/{own_id}", "/integrity/me"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        for secret in neighbour.secrets:
+            assert secret not in response.get_data(as_text=True)
+    assert _loan_fingerprint(neighbour) == before
+
+
+# Lists, the queue, arrears, corrections and the claims hold only the area's loans -------------
+@pytest.fixture
+def loan_cities(db_session: Any) -> tuple[LoanRows, LoanRows]:
+    """Haikou's and Sanya's loan rows, swept so each loan is 15 days past due, committed."""
+    from app.loans.jobs import sweep
+
+    rows = make_loan_rows(HAIKOU, "海口"), make_loan_rows(SANYA, "三亚")
+    sweep(SWEPT_ON)
+    db.session.commit()
+    return rows
+
+
+# (role, region, sees Haikou, sees Sanya)
+LOAN_VIEWERS = [
+    pytest.param("officer", HAIKOU, True, False, id="haikou-officer"),
+    pytest.param("officer", SANYA, False, True, id="sanya-officer"),
+    pytest.param("officer", PROVINCE, True, True, id="province-officer"),
+    pytest.param("admin", PROVINCE, True, True, id="admin"),
+]
+LOAN_PAGES = [
+    ("/loans/", "founder_name"),
+    ("/loans/", "applicant_name"),
+    (f"/loans/?region_code={SANYA}", "founder_name"),
+    ("/loans/?status=submitted", "applicant_name"),
+    ("/loans/queue", "applicant_name"),
+    ("/loans/arrears", "founder_name"),
+    ("/loans/arrears?bucket=1-30", "founder_name"),
+    (f"/loans/funds/{PROVINCE}?tab=loans", "founder_name"),
+    ("/integrity/corrections", "founder_name"),
+]
+
+
+@pytest.mark.parametrize(("path", "field"), LOAN_PAGES)
+@pytest.mark.parametrize(("role", "region", "sees_haikou", "sees_sanya"), LOAN_VIEWERS)
+def test_loan_and_integrity_pages_show_only_rows_in_scope(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    loan_cities: tuple[LoanRows, LoanRows],
+    path: str,
+    field: str,
+    role: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    haikou, sanya = loan_cities
+    login_as(role, region)
+    response = client.get(path)
+    assert response.status_code == 200, path
+    body = response.get_data(as_text=True)
+    assert (getattr(sanya, field) in body) is sees_sanya
+    if _filtered_to(path) is None:
+        assert (getattr(haikou, field) in body) is sees_haikou
+    if not sees_sanya:
+        for secret in sanya.secrets:
+            assert secret not in body
+
+
+@pytest.mark.parametrize(("role", "region", "sees_haikou", "sees_sanya"), LOAN_VIEWERS)
+def test_the_queue_count_holds_only_the_areas_applications(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    loan_cities: tuple[LoanRows, LoanRows],
+    role: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    login_as(role, region)
+    body = client.get("/loans/queue").get_data(as_text=True)
+    shown = sum(rows.applicant_name in body for rows in loan_cities)
+    assert shown == int(sees_haikou) + int(sees_sanya)
+
+
+LOAN_API_LISTS = [
+    ("/api/v1/loans", {"loan_id", "application_id"}),
+    (f"/api/v1/loans?region_code={SANYA}", {"loan_id", "application_id"}),
+    ("/api/v1/loans?founder_id={sanya_founder}", {"loan_id"}),
+    ("/api/v1/loans?status=submitted", {"application_id"}),
+    ("/api/v1/loans?status=active", {"loan_id"}),
+    ("/api/v1/loans?bucket=1-30", {"loan_id"}),
+    ("/api/v1/integrity/corrections", {"correction_id"}),
+]
+
+
+@pytest.mark.parametrize(("path", "fields"), LOAN_API_LISTS)
+@pytest.mark.parametrize(("role", "region", "sees_haikou", "sees_sanya"), LOAN_VIEWERS)
+def test_loan_and_correction_api_lists_hold_only_rows_in_scope(
+    api_as: Callable[..., Any],
+    loan_cities: tuple[LoanRows, LoanRows],
+    path: str,
+    fields: set[str],
+    role: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    haikou, sanya = loan_cities
+    api = api_as(role, region)
+    items = _api_items(api, path.format(sanya_founder=sanya.founder_id))
+    ids = {item["id"] for item in items}
+    expected: set[int] = set()
+    if sees_sanya:
+        expected |= {getattr(sanya, name) for name in fields}
+    if sees_haikou and SANYA not in path and "founder_id" not in path:
+        expected |= {getattr(haikou, name) for name in fields}
+    assert ids == expected
+    allowed = {HAIKOU: {HAIKOU}, SANYA: {SANYA}, PROVINCE: {PROVINCE, HAIKOU, SANYA}}[region]
+    assert {item["region_code"] for item in items if "region_code" in item} <= allowed
+    if not sees_sanya:
+        for secret in sanya.secrets:
+            assert secret not in str(items)
+
+
+@pytest.mark.parametrize(("role", "region", "sees_haikou", "sees_sanya"), LOAN_VIEWERS)
+def test_the_subsidy_claim_holds_only_the_areas_loans(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    loan_cities: tuple[LoanRows, LoanRows],
+    role: str,
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    """Each city's first installment was paid on time in 2026 Q1: one claim line each."""
+    haikou, sanya = loan_cities
+    login_as(role, region)
+    response = client.get("/loans/statements/reports/subsidy.xlsx?year=2026&quarter=1")
+    try:
+        assert response.status_code == 200
+        text = _exported_text(response)
+    finally:
+        response.close()
+    assert (haikou.founder_name in text) is sees_haikou
+    assert (sanya.founder_name in text) is sees_sanya
+    assert sanya.founder_id_number not in text  # masked, whoever claims
+    assert int(response.headers["X-Row-Count"]) == int(sees_haikou) + int(sees_sanya)
