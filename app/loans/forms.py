@@ -125,7 +125,7 @@ class GuarantorForm(AppForm):
     class Meta:
         csrf = False
 
-    name = StringField(_l("Name"), filters=[strip], validators=[Length(max=50)])
+    name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=50)])
     id_number = StringField(_l("ID number"), filters=[strip], validators=[Length(max=18)])
     relationship = StringField(_l("Relationship"), filters=[strip], validators=[Length(max=50)])
     employer = StringField(_l("Employer"), filters=[strip], validators=[Length(max=100)])

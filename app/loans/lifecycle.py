@@ -55,8 +55,8 @@ STATUS_LABELS = {
     S.REVIEWED: _l("Reviewed"),
     S.APPROVED: _l("Approved"),
     S.REJECTED: _l("Rejected"),
-    S.ACTIVE: _l("Active"),
-    S.CLOSED: _l("Closed"),
+    S.ACTIVE: _l("Being repaid"),
+    S.CLOSED: _l("Paid off"),
     S.DEFAULTED: _l("Defaulted"),
     S.COMPENSATED: _l("Compensated"),
     S.RECOVERED: _l("Recovered"),
@@ -75,7 +75,7 @@ def next_status(status: LoanStatus | str, action: LoanAction) -> LoanStatus:
     if target is None:
         raise Conflict(
             _(
-                "This loan is %(status)s: it cannot be %(action)s now.",
+                "This loan's status is “%(status)s”: it cannot be %(action)s now.",
                 status=STATUS_LABELS[LoanStatus(status)],
                 action=ACTION_PAST_TENSE[action],
             ),
@@ -96,8 +96,8 @@ ACTION_PAST_TENSE = {
     A.APPROVE: _l("approved"),
     A.REJECT: _l("rejected"),
     A.DISBURSE: _l("disbursed"),
-    A.CLOSE: _l("closed"),
-    A.REOPEN: _l("reopened"),
+    A.CLOSE: _l("paid off"),
+    A.REOPEN: _l("reopened by a reversal"),
     A.DEFAULT: _l("marked defaulted"),
     A.COMPENSATE: _l("compensated"),
     A.RECOVER: _l("marked recovered"),

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
+from flask_babel import force_locale
 from flask import Flask
 from sqlalchemy import func, select
 
@@ -115,7 +116,7 @@ def test_the_loser_of_a_race_is_told_why(own_app: Flask) -> None:
         correction = propose_correction(proposer, founder, points=-8, reason="漏记", as_of=AS_OF)
         decide_correction(first, correction, approve=False, note="证据不足", as_of=AS_OF)
         db.session.commit()
-        with pytest.raises(Conflict, match="already rejected"):
+        with force_locale("en"), pytest.raises(Conflict, match="already rejected"):
             decide_correction(second, correction, approve=True, note="", as_of=AS_OF)
         db.session.rollback()
         db.session.remove()

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.core.audit import AuditEntry
@@ -94,7 +95,7 @@ def test_training_and_integrity_grade_gate_the_application():
     from tests.factories import make_founder
 
     untrained = make_founder()
-    with pytest.raises(ValidationFailed) as caught:
+    with force_locale("en"), pytest.raises(ValidationFailed) as caught:
         operations.apply_for_loan(reviewer, application_body(untrained), as_of=APPLIED_ON)
     assert "training" in caught.value.errors["founder_id"][0]
     founder = make_trained_founder()
@@ -102,7 +103,7 @@ def test_training_and_integrity_grade_gate_the_application():
 
     record_event(founder.id, "false_information", occurred_on=APPLIED_ON, source="officer")
     assert get_integrity_standing(founder.id).grade == "D"
-    with pytest.raises(ValidationFailed) as caught:
+    with force_locale("en"), pytest.raises(ValidationFailed) as caught:
         operations.apply_for_loan(reviewer, application_body(founder), as_of=APPLIED_ON)
     assert "grade" in caught.value.errors["founder_id"][0]
 

@@ -542,7 +542,7 @@ def test_a_refused_move_is_flashed(client, login_as):
     )
     assert response.status_code == 302
     html = page(client.get(response.location, headers=EN))
-    assert "This loan is Active: it cannot be compensated now." in html
+    assert "This loan&#39;s status is “Being repaid”: it cannot be compensated now." in html
     assert count(FundEntry, FundEntry.kind == "compensation") == 0
 
 
