@@ -6,6 +6,7 @@ Only `loans.api` uses them; pages render the models themselves.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from app.core.api import (
@@ -274,14 +275,17 @@ def guarantor_json(guarantor: Guarantor) -> dict[str, Any]:
 
 
 def installment_json(line: LoanInstallment) -> dict[str, Any]:
-    """One line of the schedule with what has been paid on it."""
+    """One line of the schedule with what has been paid on it. Once the installment lost
+    its subsidy, `subsidy` is 0.00 and `borrower_interest` the whole interest (SPEC §9:
+    "the schedule shows the change"); the subsidy as scheduled stays in the database for
+    the subsidy claim."""
     return {
         "n": line.n,
         "due_on": iso_date(line.due_on),
         "principal": money_str(line.principal),
         "interest": money_str(line.interest),
-        "subsidy": money_str(line.subsidy),
-        "borrower_interest": money_str(line.borrower_interest),
+        "subsidy": money_str(Decimal("0.00") if line.subsidy_lost else line.subsidy),
+        "borrower_interest": money_str(line.interest_owed),
         "subsidy_lost": line.subsidy_lost,
         "amount_due": money_str(line.amount_owed),
         "paid_principal": money_str(line.paid_principal),

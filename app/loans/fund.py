@@ -94,9 +94,11 @@ class FundSummary:
 
     @property
     def is_suspended(self) -> bool:
-        """New loans are refused while the compensation rate is above the policy's limit."""
-        rate = self.compensation_rate
-        return rate is not None and rate > self.suspend_compensation_rate
+        """New loans are refused while the compensation rate is above the policy's limit
+        (compared exactly: 5.004 % is above 5 %, though it shows as 5.00 %)."""
+        if self.disbursed <= 0:
+            return False
+        return self.compensated > self.disbursed * self.suspend_compensation_rate
 
 
 def has_own_fund(region_code: str) -> bool:
@@ -166,9 +168,22 @@ def check_region_open(region_code: str) -> None:
         )
 
 
+def lock_fund(region_code: str) -> str:
+    """Hold the fund that backs `region_code` until the transaction ends, so two payouts or
+    withdrawals cannot both pass a balance or leverage check (the fund's region row, FOR NO
+    KEY UPDATE on PostgreSQL; SQLite writers hold the database lock already). Callers lock
+    a loan first and its fund second, always in that order. Returns the fund's region."""
+    fund_code = fund_region_for(region_code)
+    db.session.execute(
+        select(Region.code).where(Region.code == fund_code).with_for_update(key_share=True)
+    )
+    return fund_code
+
+
 def check_leverage(region_code: str, amount: Decimal) -> str:
     """409 when guaranteeing `amount` more would exceed leverage × balance; returns the
-    region of the fund that would back the loan."""
+    region of the fund that would back the loan. Locks the fund (see lock_fund)."""
+    lock_fund(region_code)
     summary = get_fund_summary(region_code)
     if summary.guaranteed_outstanding + amount > summary.capacity:
         raise Conflict(
@@ -231,6 +246,9 @@ def post_fund_entry(
     if region is None:
         raise NotFound(_("No such region."))
     clean = _entry_values(values, as_of=as_of, signed=True)
+    db.session.execute(
+        select(Region.code).where(Region.code == region.code).with_for_update(key_share=True)
+    )
     balance = get_fund_summary(region.code).balance if has_own_fund(region.code) else ZERO
     if clean["amount"] < 0 and balance + clean["amount"] < 0:
         raise Conflict(
@@ -299,6 +317,9 @@ def compensate_loan(actor: Any, loan: Loan, values: dict[str, Any], *, as_of: da
             ),
         )
     fund_code = loan.fund_region_code or fund_region_for(loan.region_code)
+    db.session.execute(
+        select(Region.code).where(Region.code == fund_code).with_for_update(key_share=True)
+    )
     balance = get_fund_summary(fund_code).balance
     if clean["amount"] > balance:
         raise Conflict(
@@ -431,6 +452,8 @@ def write_off_loan(actor: Any, loan: Loan, values: dict[str, Any], *, as_of: dat
         errors["date"] = [_("Enter a date.")]
     elif on > as_of:
         errors["date"] = [_("The date cannot be in the future.")]
+    elif loan.compensated_on is not None and on < loan.compensated_on:
+        errors["date"] = [_("A write-off cannot predate the compensation.")]
     reason, problems = clean_text(values.get("reason"), limit=MAX_NOTE, required=True)
     if problems:
         errors["reason"] = [_("Give the reason for the write-off.")] if not reason else problems

@@ -104,9 +104,15 @@ def _take_subsidies(day: Any, in_sweep: Any) -> int:
 
 
 def _update_days_past_due(day: Any, in_sweep: Any, as_of: date) -> int:
+    # Unpaid on the sweep's day: a catch-up run for a past day must not count payments
+    # made after it, or a loan paid late would never have been past due (or defaulted).
+    unpaid_that_day = and_(
+        or_(LoanInstallment.paid_off_on.is_(None), LoanInstallment.paid_off_on > day),
+        LoanInstallment.due_on < day,
+    )
     oldest_unpaid_due = (
         select(func.min(LoanInstallment.due_on))
-        .where(LoanInstallment.loan_id == Loan.id, _unpaid_before(day))
+        .where(LoanInstallment.loan_id == Loan.id, unpaid_that_day)
         .scalar_subquery()
     )
     result = db.session.execute(
@@ -148,7 +154,16 @@ def _default_loans(as_of: date) -> int:
     target = next_status(LoanStatus.ACTIVE, LoanAction.DEFAULT)
     db.session.execute(
         insert(AuditEntry).from_select(
-            ["occurred_at", "actor_username", "action", "entity_type", "entity_id", "region_code"],
+            [
+                "occurred_at",
+                "actor_username",
+                "action",
+                "entity_type",
+                "entity_id",
+                "region_code",
+                "before",
+                "after",
+            ],
             select(
                 literal(utcnow(), AuditEntry.occurred_at.type),
                 literal("system"),
@@ -156,6 +171,8 @@ def _default_loans(as_of: date) -> int:
                 literal(Loan.__tablename__),
                 cast(Loan.id, String),
                 Loan.region_code,
+                literal({"status": LoanStatus.ACTIVE.value}, AuditEntry.before.type),
+                literal({"status": target.value}, AuditEntry.after.type),
             ).where(reaching),
         )
     )
@@ -188,7 +205,11 @@ def _late_over_30_events(day: Any) -> int:
             literal(points_for(EventKind.LATE_OVER_30)),
             reached_on,
             literal(EventSource.LOAN.value),
-            literal(""),
+            # The same note the repayment's events carry: which loan, which installment.
+            literal("loan ")
+            + cast(Loan.id, String)
+            + literal(" installment ")
+            + cast(LoanInstallment.n, String),
             Loan.id,
             LoanInstallment.id,
             key,
@@ -216,7 +237,7 @@ def _defaulted_events() -> int:
         literal(points_for(EventKind.DEFAULTED)),
         Loan.defaulted_on,
         literal(EventSource.LOAN.value),
-        literal(""),
+        literal("loan ") + cast(Loan.id, String),
         Loan.id,
         literal(None),
         key,

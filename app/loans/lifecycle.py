@@ -21,10 +21,12 @@ class LoanAction(enum.StrEnum):
 
     REVIEW = "review"  # first officer: the application is sound
     APPROVE = "approve"  # a different officer: grant it
-    REJECT = "reject"  # at review or approval, with a reason
+    REJECT_IN_REVIEW = "reject_in_review"  # the first officer turns it down, with a reason
+    REJECT_IN_APPROVAL = "reject_in_approval"  # the second officer turns it down
     DISBURSE = "disburse"  # the bank paid it out; the schedule is made
     CLOSE = "close"  # everything paid
     REOPEN = "reopen"  # a reversal un-pays a closed loan
+    REOPEN_DEFAULTED = "reopen_defaulted"  # ... that had defaulted: a default stays
     DEFAULT = "default"  # days past due reached default_days (daily sweep)
     COMPENSATE = "compensate"  # the fund paid the bank
     RECOVER = "recover"  # everything compensated came back to the fund
@@ -36,13 +38,15 @@ A = LoanAction
 
 TRANSITIONS: dict[tuple[LoanStatus, LoanAction], LoanStatus] = {
     (S.SUBMITTED, A.REVIEW): S.REVIEWED,
-    (S.SUBMITTED, A.REJECT): S.REJECTED,
+    (S.SUBMITTED, A.REJECT_IN_REVIEW): S.REJECTED,
     (S.REVIEWED, A.APPROVE): S.APPROVED,
-    (S.REVIEWED, A.REJECT): S.REJECTED,
+    (S.REVIEWED, A.REJECT_IN_APPROVAL): S.REJECTED,
     (S.APPROVED, A.DISBURSE): S.ACTIVE,
     (S.ACTIVE, A.CLOSE): S.CLOSED,
     (S.ACTIVE, A.DEFAULT): S.DEFAULTED,
     (S.CLOSED, A.REOPEN): S.ACTIVE,
+    # A reversal never cures a default: the loan goes back to where it was.
+    (S.CLOSED, A.REOPEN_DEFAULTED): S.DEFAULTED,
     # A defaulted borrower who pays everything before any compensation closes the loan.
     (S.DEFAULTED, A.CLOSE): S.CLOSED,
     (S.DEFAULTED, A.COMPENSATE): S.COMPENSATED,
@@ -94,10 +98,12 @@ def move(loan: Loan, action: LoanAction) -> tuple[str, str]:
 ACTION_PAST_TENSE = {
     A.REVIEW: _l("reviewed"),
     A.APPROVE: _l("approved"),
-    A.REJECT: _l("rejected"),
+    A.REJECT_IN_REVIEW: _l("rejected"),
+    A.REJECT_IN_APPROVAL: _l("rejected"),
     A.DISBURSE: _l("disbursed"),
     A.CLOSE: _l("paid off"),
     A.REOPEN: _l("reopened by a reversal"),
+    A.REOPEN_DEFAULTED: _l("reopened by a reversal"),
     A.DEFAULT: _l("marked defaulted"),
     A.COMPENSATE: _l("compensated"),
     A.RECOVER: _l("marked recovered"),

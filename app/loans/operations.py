@@ -36,7 +36,7 @@ from app.core.db import MAX_ID
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.permissions import Role, scoped
 from app.extensions import db
-from app.founders.models import Founder
+from app.founders.models import Founder, mask_id_number
 from app.integrity.queries import get_integrity_standing
 from app.loans import fund
 from app.loans.lifecycle import LoanAction, move
@@ -271,9 +271,18 @@ def apply_for_loan(actor: Any, values: dict[str, Any], *, as_of: date) -> Loan:
     except IntegrityError:
         # Another application for the same founder won the race (one live loan per founder).
         raise Conflict(_("This founder already has a loan in progress.")) from None
-    record_audit(
-        actor, "loan.apply", loan, None, _loan_snapshot(loan), region_code=loan.region_code
-    )
+    after = _loan_snapshot(loan) | {
+        "guarantors": [
+            {
+                "name": guarantor.name,
+                "id_number_masked": mask_id_number(guarantor.id_number),
+                "relationship": guarantor.relationship,
+                "employer": guarantor.employer,
+            }
+            for guarantor in application.guarantors
+        ]
+    }
+    record_audit(actor, "loan.apply", loan, None, after, region_code=loan.region_code)
     return loan
 
 
@@ -307,8 +316,8 @@ def _decision(values: dict[str, Any]) -> tuple[bool, str]:
     return decision == "approve", note
 
 
-def _reject(actor: Any, loan: Loan, note: str, as_of: date) -> None:
-    move(loan, LoanAction.REJECT)
+def _reject(loan: Loan, action: LoanAction, note: str, as_of: date) -> None:
+    move(loan, action)
     loan.rejected_on = as_of
     loan.rejection_reason = note
 
@@ -323,7 +332,7 @@ def review_loan(actor: Any, loan_id: int, values: dict[str, Any], *, as_of: date
         move(loan, LoanAction.REVIEW)
         loan.reviewed_on, loan.reviewed_by_id, loan.review_note = as_of, actor.id, note
     else:
-        _reject(actor, loan, note, as_of)
+        _reject(loan, LoanAction.REJECT_IN_REVIEW, note, as_of)
         loan.reviewed_on, loan.reviewed_by_id, loan.review_note = as_of, actor.id, note
     db.session.flush()
     record_audit(
@@ -349,7 +358,7 @@ def approve_loan(actor: Any, loan_id: int, values: dict[str, Any], *, as_of: dat
         if founder_errors:
             raise Conflict(founder_errors[0])
     else:
-        _reject(actor, loan, note, as_of)
+        _reject(loan, LoanAction.REJECT_IN_APPROVAL, note, as_of)
     loan.approved_on, loan.approved_by_id, loan.approval_note = as_of, actor.id, note
     db.session.flush()
     record_audit(
@@ -545,6 +554,22 @@ def _repeat_of(existing: Repayment, values: dict[str, Any]) -> Posting:
     )
 
 
+def _check_can_reopen(loan: Loan) -> None:
+    """A reversal that reopens a paid-off loan would give its founder two live loans when
+    they have applied again since: the new application must be settled first (409)."""
+    other = live_loan_of(loan.founder_id)
+    if other is not None and other.id != loan.id:
+        raise Conflict(
+            _(
+                "Reversing this payment reopens loan %(id)s, but the founder has loan "
+                "%(other)s in progress: reject or settle that one first.",
+                id=loan.id,
+                other=other.id,
+            ),
+            loan_id=other.id,
+        )
+
+
 def reverse_repayment(
     actor: Any, repayment_id: int, values: dict[str, Any], *, as_of: date
 ) -> Repayment:
@@ -576,6 +601,8 @@ def reverse_repayment(
             _("Payments of a %(status)s loan cannot be reversed.", status=loan.status),
             status=loan.status,
         )
+    if loan.status == LoanStatus.CLOSED:
+        _check_can_reopen(loan)
     reversal = Repayment(
         loan_id=loan.id,
         kind=EntryKind.REVERSAL,

@@ -8,7 +8,7 @@ loan and installment, so they carry the sweep's date and reading never changes t
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from flask_babel import gettext as _
@@ -241,7 +241,9 @@ class Portfolio:
         """Outstanding principal of loans > 30 days past due / all serviced outstanding."""
         if self.outstanding <= 0:
             return None
-        return (self.at_risk_30 / self.outstanding).quantize(Decimal("0.0001"))
+        return (self.at_risk_30 / self.outstanding).quantize(
+            Decimal("0.0001"), rounding=ROUND_HALF_UP
+        )
 
 
 def portfolio(user: Any) -> Portfolio:

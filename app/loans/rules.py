@@ -63,12 +63,12 @@ def clean_amount(value: Any) -> tuple[Decimal | None, list[str]]:
         return None, [_("Enter an amount such as 1234.50.")]
     if not amount.is_finite():
         return None, [_("Enter an amount such as 1234.50.")]
-    if amount != amount.quantize(Decimal("0.01")):
-        return None, [_("Use at most 2 decimals.")]
+    if amount > MAX_AMOUNT_EVER:  # before quantize, which fails on very long numbers
+        return None, [_("This amount is too large.")]
     if amount <= 0:
         return None, [_("The amount must be more than zero.")]
-    if amount > MAX_AMOUNT_EVER:
-        return None, [_("This amount is too large.")]
+    if amount != amount.quantize(Decimal("0.01")):
+        return None, [_("Use at most 2 decimals.")]
     return to_money(amount), []
 
 

@@ -18,8 +18,9 @@ still outstanding. It only matters for toy loans of a few fen over many months (
 of 0.10 yuan over 20 months is 0.01, and 19 of them would overshoot); for every real
 loan the formulas above hold unchanged.
 
-The rate is kept exact (Decimal arithmetic at 28 significant digits); only amounts are
-rounded, each once, where SPEC rounds them.
+Only amounts are rounded, each once, where SPEC rounds them. Interest is computed as
+balance × annual_rate / 12 (the exact product first), so a half fen is never lost to a
+monthly rate cut short; the level payment uses r at 40 significant digits.
 """
 
 from __future__ import annotations
@@ -69,8 +70,20 @@ def to_fen(amount: Decimal) -> Decimal:
 
 
 def monthly_rate(annual_rate: Decimal) -> Decimal:
-    """r = annual_rate / 12, exact to 28 significant digits (rates are not rounded)."""
-    return annual_rate / MONTHS_PER_YEAR
+    """r = annual_rate / 12 at 40 significant digits, for the level payment's power."""
+    with localcontext() as context:
+        context.prec = 40
+        return annual_rate / MONTHS_PER_YEAR
+
+
+def monthly_interest(balance: Decimal, annual_rate: Decimal) -> Decimal:
+    """round(balance × r): computed as balance × annual_rate / 12, the product first.
+
+    balance × annual_rate is exact, and dividing by 12 either is exact or cannot land on a
+    half fen, so a half fen (21,000 × 3.85 % / 12 = 67.375) rounds up as it must; r on its
+    own (0.0032083…) would already be cut short and round the half fen down.
+    """
+    return to_fen(balance * annual_rate / MONTHS_PER_YEAR)
 
 
 def level_payment(principal: Decimal, term_months: int, rate: Decimal) -> Decimal:
@@ -137,7 +150,7 @@ def build_schedule(
     balance = principal
     installments: list[Installment] = []
     for k in range(1, term_months + 1):
-        interest = to_fen(balance * rate)
+        interest = monthly_interest(balance, annual_rate)
         if k == term_months:
             paid = balance  # the last installment takes whatever remains
         else:

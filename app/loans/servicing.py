@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import aliased
 
+from app.core.audit import record_audit
 from app.extensions import db
 from app.integrity.models import EventKind, EventSource, IntegrityEvent
 from app.integrity.operations import record_event
@@ -192,9 +193,11 @@ def _close_or_reopen(
 ) -> None:
     status = LoanStatus(loan.status)
     if result.is_fully_paid and status in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
+        before = _status_snapshot(loan)
         move(loan, LoanAction.CLOSE)
         loan.closed_on = _last_payment_on(loan.id)
         loan.days_past_due, loan.bucket = 0, bucket_for(0)
+        record_audit(actor, "loan.close", loan, before, _status_snapshot(loan))
         if all(
             row.paid_off_on is not None and row.paid_off_on <= row.due_on
             for row in installments
@@ -211,8 +214,15 @@ def _close_or_reopen(
                 once_key=f"loan:{loan.id}:closed_clean",
             )
     elif not result.is_fully_paid and status is LoanStatus.CLOSED:
-        move(loan, LoanAction.REOPEN)
+        before = _status_snapshot(loan)
+        # A loan that had defaulted goes back to defaulted: a reversal never cures a default.
+        move(loan, LoanAction.REOPEN_DEFAULTED if loan.defaulted_on else LoanAction.REOPEN)
         loan.closed_on = None
+        record_audit(actor, "loan.reopen", loan, before, _status_snapshot(loan))
+
+
+def _status_snapshot(loan: Loan) -> dict[str, object]:
+    return {"status": loan.status, "closed_on": loan.closed_on}
 
 
 def _last_payment_on(loan_id: int) -> date | None:
