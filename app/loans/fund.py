@@ -34,7 +34,7 @@ from app.core.permissions import Role
 from app.extensions import db
 from app.integrity.models import EventKind, EventSource
 from app.integrity.operations import record_event
-from app.loans.lifecycle import LoanAction, move
+from app.loans.lifecycle import LoanAction, move, status_label
 from app.loans.models import (
     SERVICED_STATUSES,
     FundEntry,
@@ -378,8 +378,8 @@ def record_recovery(actor: Any, loan: Loan, values: dict[str, Any], *, as_of: da
     if loan.status != LoanStatus.COMPENSATED:
         raise Conflict(
             _(
-                "Recoveries are recorded for compensated loans; this one is %(status)s.",
-                status=loan.status,
+                "Recoveries are recorded for compensated loans; this one is “%(status)s”.",
+                status=status_label(loan.status),
             )
         )
     if db.session.scalar(

@@ -68,6 +68,11 @@ STATUS_LABELS = {
 }
 
 
+def status_label(status: LoanStatus | str) -> str:
+    """The status as people read it, in the interface language."""
+    return str(STATUS_LABELS[LoanStatus(status)])
+
+
 def can(loan: Loan, action: LoanAction) -> bool:
     """Whether `action` is allowed from the loan's current status (for showing buttons)."""
     return (LoanStatus(loan.status), action) in TRANSITIONS
@@ -80,7 +85,7 @@ def next_status(status: LoanStatus | str, action: LoanAction) -> LoanStatus:
         raise Conflict(
             _(
                 "This loan's status is “%(status)s”: it cannot be %(action)s now.",
-                status=STATUS_LABELS[LoanStatus(status)],
+                status=status_label(status),
                 action=ACTION_PAST_TENSE[action],
             ),
             status=str(status),

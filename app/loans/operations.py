@@ -39,7 +39,7 @@ from app.extensions import db
 from app.founders.models import Founder, mask_id_number
 from app.integrity.queries import get_integrity_standing
 from app.loans import fund
-from app.loans.lifecycle import LoanAction, move
+from app.loans.lifecycle import LoanAction, move, status_label
 from app.loans.models import (
     LIVE_STATUSES,
     EntryKind,
@@ -225,7 +225,7 @@ def _check_no_live_loan(founder: Founder) -> None:
                 "%(name)s already has loan %(id)s (%(status)s); one loan at a time.",
                 name=founder.name,
                 id=existing.id,
-                status=existing.status,
+                status=status_label(existing.status),
             ),
             loan_id=existing.id,
         )
@@ -501,8 +501,9 @@ def post_repayment(
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED):
         raise Conflict(
             _(
-                "Repayments are posted to active or defaulted loans; this one is %(status)s.",
-                status=loan.status,
+                "Repayments are posted to loans being repaid or defaulted; this one is "
+                "“%(status)s”.",
+                status=status_label(loan.status),
             ),
             status=loan.status,
         )
@@ -598,7 +599,10 @@ def reverse_repayment(
         raise Conflict(_("This payment was already reversed."), repayment_id=payment.id)
     if loan.status not in (LoanStatus.ACTIVE, LoanStatus.DEFAULTED, LoanStatus.CLOSED):
         raise Conflict(
-            _("Payments of a %(status)s loan cannot be reversed.", status=loan.status),
+            _(
+                "Payments of a loan in status “%(status)s” cannot be reversed.",
+                status=status_label(loan.status),
+            ),
             status=loan.status,
         )
     if loan.status == LoanStatus.CLOSED:
