@@ -1229,7 +1229,7 @@ class Row:
 class Hostile:
     """A hostile request. Path ids name sample rows; `upload` is a multipart form whose
     files are (content, filename); `created`, if set, is how many founders an import that
-    answers 200 may create."""
+    answers 200 may create, and `posted` how many repayments a statement may post."""
 
     method: str
     path: str
@@ -1238,6 +1238,7 @@ class Hostile:
     must_refuse: bool = True
     upload: dict[str, Any] | None = None
     created: int | None = None
+    posted: int | None = None
 
 
 def _resolve(body: Any, rows: dict[str, Any]) -> Any:
@@ -1551,6 +1552,328 @@ def _incubation_cases() -> list[Any]:
         hostile("bases: NUL search", "GET", bases, {"q": NUL}, must_refuse=False),
         hostile("bases: NUL region", "GET", bases, {"region_code": NUL}, must_refuse=False),
         hostile("bases: 10 MB search", "GET", bases, {"q": "x" * 100_000}),
+    ]
+    return found
+
+
+def _application_with(**changes: Any) -> dict[str, Any]:
+    return {
+        "founder_id": Row("loan_founder_id"),
+        "amount": "100000.00",
+        "term_months": 12,
+        "repayment_method": "equal_installment",
+        "purpose": "购置设备",
+        "guarantors": [{"name": "王芳", "id_number": make_id_number(), "relationship": "姐姐"}],
+    } | changes
+
+
+def _guarantor_with(**changes: Any) -> dict[str, Any]:
+    guarantor = {"name": "王芳", "id_number": make_id_number(), "relationship": "姐姐"} | changes
+    return _application_with(guarantors=[guarantor])
+
+
+def _payment_with(**changes: Any) -> dict[str, Any]:
+    return {"paid_on": "2026-11-03", "amount": "10.00", "reference": "FUZZ-HOSTILE"} | changes
+
+
+def _disbursement_with(**changes: Any) -> dict[str, Any]:
+    return {"disbursed_on": "2026-11-02", "bank_reference": "FUZZ-BANK"} | changes
+
+
+def _fund_entry_with(**changes: Any) -> dict[str, Any]:
+    return {"date": "2026-11-02", "amount": "100.00", "reference": "FUZZ-FUND"} | changes
+
+
+def _event_with(**changes: Any) -> dict[str, Any]:
+    return {"kind": "integrity_education", "occurred_on": "2026-11-02", "note": "x"} | changes
+
+
+def _money_cases(make: Callable[..., dict[str, Any]], field: str) -> list[tuple[str, Any]]:
+    """Amounts no column holds or no rule accepts, in `field` of `make`'s body."""
+    return [
+        (f"{field} 1e309", make(**{field: "1e309"})),
+        (f"{field} NaN", make(**{field: "NaN"})),
+        (f"{field} Infinity", make(**{field: "Infinity"})),
+        (f"{field} -1", make(**{field: "-1"})),
+        (f"{field} 0.001", make(**{field: "0.001"})),
+        (f"{field} 14 digits", make(**{field: "99999999999999"})),
+        (f"{field} a huge JSON number", make(**{field: HUGE})),
+        (f"{field} beyond 64 bits", make(**{field: BEYOND_64_BITS})),
+        (f"{field} a list", make(**{field: ["100.00"]})),
+        (f"{field} NUL", make(**{field: "10\x000"})),
+    ]
+
+
+def _date_cases(make: Callable[..., dict[str, Any]], field: str) -> list[tuple[str, Any]]:
+    """Dates no column holds, or that do not exist."""
+    return [
+        (f"{field} 0000-00-00", make(**{field: "0000-00-00"})),
+        (f"{field} 0001-01-01", make(**{field: "0001-01-01"})),
+        (f"{field} 9999-12-31", make(**{field: "9999-12-31"})),
+        (f"{field} 2026-02-30", make(**{field: "2026-02-30"})),
+        (f"{field} NUL", make(**{field: "2026-\x0011-01"})),
+        (f"{field} a number", make(**{field: 20261101})),
+    ]
+
+
+def _loan_cases() -> list[Any]:
+    """Hostile bodies and queries of the loan, fund, policy and integrity operations.
+
+    Fuzzing before these cases may have moved the sample loans on, so only values wrong
+    whatever the loans' state are here (the rules that depend on it are tested in
+    tests/loans and tests/integrity)."""
+    applications = [
+        ("NUL purpose", _application_with(purpose=NUL)),
+        ("10 MB purpose", _application_with(purpose=TEN_MB)),
+        ("NUL method", _application_with(repayment_method=NUL)),
+        ("unknown method", _application_with(repayment_method="balloon")),
+        ("term 2**31", _application_with(term_months=2**31)),
+        ("term huge", _application_with(term_months=HUGE)),
+        ("term 0", _application_with(term_months=0)),
+        ("term as text", _application_with(term_months="12")),
+        ("founder id huge", _application_with(founder_id=HUGE)),
+        ("founder id beyond 64 bits", _application_with(founder_id=BEYOND_64_BITS)),
+        ("founder id as text", _application_with(founder_id="1")),
+        ("business id beyond 64 bits", _application_with(business_id=BEYOND_64_BITS)),
+        ("guarantors not a list", _application_with(guarantors="王芳")),
+        ("guarantors a list of text", _application_with(guarantors=["王芳"])),
+        ("guarantors a list of lists", _application_with(guarantors=[["王芳"]])),
+        ("a thousand guarantors", _application_with(guarantors=[{"name": "x"}] * 1000)),
+        ("guarantor NUL name", _guarantor_with(name=NUL)),
+        ("guarantor 10 MB name", _guarantor_with(name=TEN_MB)),
+        ("guarantor NUL ID number", _guarantor_with(id_number="46010019900101\x00011")),
+        ("guarantor wrong check digit", _guarantor_with(id_number="460100199001010010")),
+        ("guarantor list ID number", _guarantor_with(id_number=[make_id_number()])),
+        ("guarantor number as name", _guarantor_with(name=7)),
+        ("guarantor NUL phone", _guarantor_with(phone="1390000\x000000")),
+        *_money_cases(_application_with, "amount"),
+    ]
+    create = "/loans"
+    found = [hostile(f"loan: {name}", "POST", create, body=body) for name, body in applications]
+    found.append(hostile("loan: body is a list", "POST", create, body=[_application_with()]))
+    decisions = [
+        ("NUL decision", {"decision": NUL}),
+        ("unknown decision", {"decision": "maybe"}),
+        ("list decision", {"decision": ["approve"]}),
+        ("NUL note", {"decision": "reject", "note": NUL}),
+        ("10 MB note", {"decision": "reject", "note": TEN_MB}),
+        ("body is a list", [{"decision": "approve"}]),
+    ]
+    for step in ("review", "approve"):
+        path = f"/loans/{{loan_id}}/{step}"
+        found += [hostile(f"{step}: {name}", "POST", path, body=body) for name, body in decisions]
+
+    disbursements = [
+        ("NUL reference", _disbursement_with(bank_reference=NUL)),
+        ("10 MB reference", _disbursement_with(bank_reference=TEN_MB)),
+        ("list reference", _disbursement_with(bank_reference=["x"])),
+        ("in the future", _disbursement_with(disbursed_on="2100-01-01")),
+        *_date_cases(_disbursement_with, "disbursed_on"),
+    ]
+    path = "/loans/{loan_id}/disburse"
+    found += [hostile(f"disburse: {name}", "POST", path, body=b) for name, b in disbursements]
+    payments = [
+        ("NUL reference", _payment_with(reference=NUL)),
+        ("10 MB reference", _payment_with(reference=TEN_MB)),
+        ("blank reference", _payment_with(reference="   ")),
+        ("in the future", _payment_with(paid_on="2100-01-01")),
+        ("more than is owed", _payment_with(amount="99999999.00")),
+        ("body is a list", [_payment_with()]),
+        *_money_cases(_payment_with, "amount"),
+        *_date_cases(_payment_with, "paid_on"),
+    ]
+    path = "/loans/{loan_id}/repayments"
+    found += [hostile(f"repayment: {name}", "POST", path, body=b) for name, b in payments]
+    reversals = [
+        ("NUL reason", {"reason": NUL}),
+        ("10 MB reason", {"reason": TEN_MB}),
+        ("blank reason", {"reason": "   "}),
+        ("list reason", {"reason": ["x"]}),
+        ("body is a list", [{"reason": "x"}]),
+    ]
+    path = "/repayments/{repayment_id}/reverse"
+    found += [hostile(f"reverse: {name}", "POST", path, body=b) for name, b in reversals]
+
+    def compensation(**changes: Any) -> dict[str, Any]:
+        return {"date": "2026-11-02", "reference": "FUZZ-COMP-HOSTILE"} | changes
+
+    def recovery(**changes: Any) -> dict[str, Any]:
+        return {"date": "2026-11-02", "amount": "10.00", "reference": "FUZZ-REC-H"} | changes
+
+    def write_off(**changes: Any) -> dict[str, Any]:
+        return {"date": "2026-11-02", "reason": "无法收回"} | changes
+
+    fund_cases = [
+        ("compensate", compensation, [("NUL reference", compensation(reference=NUL))]),
+        (
+            "recoveries",
+            recovery,
+            [
+                ("NUL source", recovery(source=NUL)),
+                ("unknown source", recovery(source="lottery")),
+                ("guarantor beyond 64 bits", recovery(guarantor_id=BEYOND_64_BITS)),
+                ("guarantor huge", recovery(guarantor_id=HUGE)),
+                ("guarantor as text", recovery(guarantor_id="abc")),
+                ("NUL reference", recovery(reference=NUL)),
+            ],
+        ),
+        (
+            "write-off",
+            write_off,
+            [("NUL reason", write_off(reason=NUL)), ("10 MB reason", write_off(reason=TEN_MB))],
+        ),
+    ]
+    for step, make, extra in fund_cases:
+        path = f"/loans/{{loan_id}}/{step}"
+        cases = [*extra, *_date_cases(make, "date"), ("body is a list", [make()])]
+        if step != "write-off":
+            cases += _money_cases(make, "amount")
+        found += [hostile(f"{step}: {name}", "POST", path, body=b) for name, b in cases]
+
+    entries = [
+        ("zero", _fund_entry_with(amount="0.00")),
+        ("1e309", _fund_entry_with(amount="1e309")),
+        ("NaN", _fund_entry_with(amount="NaN")),
+        ("-Infinity", _fund_entry_with(amount="-Infinity")),
+        ("14 digits", _fund_entry_with(amount="-99999999999999")),
+        ("0.001", _fund_entry_with(amount="0.001")),
+        ("overdraw", _fund_entry_with(amount="-99999999999.00")),
+        ("NUL reference", _fund_entry_with(reference=NUL)),
+        ("NUL note", _fund_entry_with(note=NUL)),
+        ("10 MB note", _fund_entry_with(note=TEN_MB)),
+        *_date_cases(_fund_entry_with, "date"),
+    ]
+    path = "/funds/{region_code}/entries"
+    found += [hostile(f"fund entry: {name}", "POST", path, body=b) for name, b in entries]
+    policy_cases = [
+        ("rate as a JSON float", {"annual_rate": 0.0345}),
+        ("rate NaN", {"annual_rate": "NaN"}),
+        ("rate 1e309", {"subsidy_rate": "1e309"}),
+        ("rate 7 decimals", {"annual_rate": "0.0345001"}),
+        ("rate -1", {"guarantee_ratio": "-1"}),
+        ("NUL rate", {"annual_rate": "0.03\x0045"}),
+        ("null rate", {"leverage": None}),
+        ("max amount -1", {"max_amount": "-1"}),
+        ("max amount 1e309", {"max_amount": "1e309"}),
+        ("term 2**31", {"max_term_months": 2**31}),
+        ("default days huge", {"default_days": HUGE}),
+        ("training as text", {"require_training": "yes"}),
+        ("list max amount", {"max_amount": ["1.00"]}),
+        ("body is a list", [{"max_amount": "1.00"}]),
+    ]
+    path = "/loan-policies/{region_code}"
+    found += [hostile(f"policy: {name}", "PUT", path, body=b) for name, b in policy_cases]
+
+    events = [
+        ("NUL kind", _event_with(kind=NUL)),
+        ("unknown kind", _event_with(kind="bribery")),
+        ("a kind only repayments make", _event_with(kind="paid_on_time")),
+        ("NUL note", _event_with(note=NUL)),
+        ("10 MB note", _event_with(note=TEN_MB)),
+        ("in the future", _event_with(occurred_on="2100-01-01")),
+        ("correction of 2**31 points", _event_with(kind="correction", points=2**31)),
+        ("correction of huge points", _event_with(kind="correction", points=HUGE)),
+        ("correction of 151 points", _event_with(kind="correction", points=151)),
+        ("correction of 0 points", _event_with(kind="correction", points=0)),
+        ("correction points as text", _event_with(kind="correction", points="10")),
+        ("correction without a reason", _event_with(kind="correction", points=10, note="")),
+        (
+            "correction of an event beyond 64 bits",
+            _event_with(kind="correction", points=10, corrects_event_id=BEYOND_64_BITS),
+        ),
+        ("body is a list", [_event_with()]),
+        *_date_cases(_event_with, "occurred_on"),
+    ]
+    path = "/founders/{founder_id}/integrity-events"
+    found += [hostile(f"integrity event: {name}", "POST", path, body=b) for name, b in events]
+    for step in ("approve", "reject"):
+        path = f"/integrity/corrections/{{correction_id}}/{step}"
+        found += [
+            hostile(f"{step} correction: NUL note", "POST", path, body={"note": NUL}),
+            hostile(f"{step} correction: 10 MB note", "POST", path, body={"note": TEN_MB}),
+            hostile(f"{step} correction: list note", "POST", path, body={"note": ["x"]}),
+            hostile(f"{step} correction: body is a list", "POST", path, body=[{"note": "x"}]),
+        ]
+    points = "/integrity/points/{kind}"
+    found += [
+        hostile("points: huge", "PUT", points, body={"points": HUGE}),
+        hostile("points: 151", "PUT", points, body={"points": 151}),
+        hostile("points: as text", "PUT", points, body={"points": "-5"}),
+        hostile("points: NUL", "PUT", points, body={"points": NUL}),
+        hostile("points: null", "PUT", points, body={"points": None}),
+        hostile("points: body is a list", "PUT", points, body=[{"points": -5}]),
+    ]
+    filters = [
+        ("per_page=0", {"per_page": "0"}),
+        ("per_page=201", {"per_page": "201"}),
+        ("page beyond 64 bits", {"page": str(BEYOND_64_BITS)}),
+        ("NUL status", {"status": NUL}),
+        ("unknown status", {"status": "lost"}),
+        ("NUL bucket", {"bucket": NUL}),
+        ("huge founder", {"founder_id": str(HUGE)}),
+        ("founder beyond 32 bits", {"founder_id": str(2**31)}),
+    ]
+    found += [hostile(f"loans: {name}", "GET", "/loans", q) for name, q in filters]
+    found += [
+        hostile("loans: NUL region", "GET", "/loans", {"region_code": NUL}, must_refuse=False),
+        hostile("corrections: NUL state", "GET", "/integrity/corrections", {"state": NUL}),
+        hostile("corrections: unknown state", "GET", "/integrity/corrections", {"state": "x"}),
+        hostile(
+            "corrections: page beyond 64 bits",
+            "GET",
+            "/integrity/corrections",
+            {"page": str(BEYOND_64_BITS)},
+        ),
+    ]
+    statements = "/imports/repayments"
+    found += [
+        hostile(
+            "statement: text named .xlsx",
+            "POST",
+            statements,
+            upload=_upload(b"this is not a spreadsheet", "statement.xlsx"),
+        ),
+        hostile(
+            "statement: binary named .csv",
+            "POST",
+            statements,
+            upload=_upload(bytes(range(256)) * 64, "statement.csv"),
+        ),
+        hostile("statement: empty .csv", "POST", statements, upload=_upload(b"", "s.csv")),
+        hostile(
+            "statement: workbook named .exe",
+            "POST",
+            statements,
+            upload=_upload(xlsx_bytes([]), "statement.exe"),
+        ),
+        hostile(
+            "statement: missing columns",
+            "POST",
+            statements,
+            upload=_upload("交易流水号,金额\nA-1,10.00\n".encode(), "statement.csv"),
+        ),
+        hostile("statement: no file", "POST", statements, upload={}),
+        hostile("statement: JSON instead of a form", "POST", statements, body={"file": "x"}),
+        # Bad rows in a readable file are reported per row and nothing bad is posted.
+        hostile(
+            "statement: NUL, 10 MB and impossible values in cells",
+            "POST",
+            statements,
+            upload=_upload(
+                (
+                    "交易流水号,贷款编号,身份证号,还款日期,金额\n"
+                    "A\x001,1,,2026-11-02,10.00\n"
+                    f"A-2,{BEYOND_64_BITS},,2026-11-02,10.00\n"
+                    "A-3,1,,0000-00-00,10.00\n"
+                    "A-4,1,,2026-11-02,1e309\n"
+                    "A-5,,46010019900101001X,2026-11-02,NaN\n"
+                    f"{'x' * 100_000},1,,2026-11-02,10.00\n"
+                ).encode(),
+                "statement.csv",
+            ),
+            must_refuse=False,
+            posted=0,
+        ),
     ]
     return found
 
@@ -2096,6 +2419,8 @@ HOSTILE = [
     # Businesses, observations and incubation (SPEC §8)
     *_business_cases(),
     *_incubation_cases(),
+    # Loans, funds, policies and integrity files (SPEC §9, §10)
+    *_loan_cases(),
     # The import: files that are no spreadsheet at all are refused as a whole.
     hostile(
         "import: text named .xlsx",
@@ -2229,6 +2554,8 @@ def test_hostile_input_is_refused_not_crashed(
         assert 400 <= response.status_code < 500, response.text[:1000]
     if case_data.created is not None and response.status_code == 200:
         assert response.json()["created"] == case_data.created, response.text[:1000]
+    if case_data.posted is not None and response.status_code == 200:
+        assert response.json()["posted"] == case_data.posted, response.text[:1000]
 
 
 # The unchanged bodies the business and incubation cases above start from: each is accepted,
@@ -2271,6 +2598,47 @@ def test_the_hostile_cases_start_from_valid_bodies(
         path_parameters=_path_parameters(path, rows), body=_resolve(body, rows)
     )
     response = case.call_and_validate(app=app, headers=fuzz_headers["staff"], checks=CHECKS)
+    assert response.status_code == status, response.text[:1000]
+
+
+# The same for the loan and integrity cases: each unchanged body is accepted on fresh rows.
+LOAN_VALID_STARTS = [
+    pytest.param("POST", "/loans", _application_with(), 201, id="application"),
+    pytest.param("POST", "/loans", _guarantor_with(phone="13907551234"), 201, id="guarantor"),
+    pytest.param("POST", "/loans/{loan_id}/disburse", _disbursement_with(), 200, id="disburse"),
+    pytest.param("POST", "/loans/{loan_id}/repayments", _payment_with(), 201, id="repayment"),
+    pytest.param("POST", "/founders/{founder_id}/integrity-events", _event_with(), 201, id="event"),
+    pytest.param("POST", "/funds/{region_code}/entries", _fund_entry_with(), 201, id="deposit"),
+    pytest.param("PUT", "/integrity/points/{kind}", {"points": -5}, 200, id="points"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), LOAN_VALID_STARTS)
+def test_the_hostile_loan_cases_start_from_valid_bodies(
+    app: Flask,
+    fuzz_headers: dict[str, dict[str, str]],
+    fuzz_user_ids: dict[str, int],
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    with app.app_context():  # rows of their own: the sample rows stay as they are
+        _lending()
+        loan_status = "approved" if path.endswith("/disburse") else "active"
+        rows = {
+            "loan_founder_id": make_trained_founder(region_code=REGION).id,
+            "loan_id": make_loan(status=loan_status, disbursed_on=date(2026, 10, 31)).id,
+            "founder_id": make_founder(region_code=REGION).id,
+            "region_code": REGION,
+            "kind": "paid_late",
+        }
+        db.session.commit()
+    case = schema[path][method].Case(
+        path_parameters=_path_parameters(path, rows), body=_resolve(body, rows)
+    )
+    headers = fuzz_headers[fuzz_role(method, path)]
+    response = case.call_and_validate(app=app, headers=headers, checks=CHECKS)
     assert response.status_code == status, response.text[:1000]
 
 
@@ -2342,6 +2710,60 @@ def test_impossible_ids_in_paths_are_not_found(
     app: Flask, fuzz_headers: dict[str, dict[str, str]], path: str
 ) -> None:
     response = app.test_client().get(f"{API_PREFIX}{path}", headers=fuzz_headers["staff"])
+    assert response.status_code == 404
+    assert response.is_json
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/loans/0",
+        "/loans/-1",
+        f"/loans/{2**31}",
+        f"/loans/{HUGE}",
+        f"/loans/{BEYOND_64_BITS}",
+        "/loans/1e3",
+        "/loans/abc",
+        "/loans/%00",
+        f"/founders/{HUGE}/integrity",
+        f"/founders/{BEYOND_64_BITS}/integrity",
+        "/founders/0/integrity",
+        "/funds/999999",
+        "/funds/%00",
+        "/funds/abc",
+        f"/funds/{'4' * 10_000}",
+        "/loan-policies/999999",
+        "/loan-policies/%00",
+        f"/loan-policies/{BEYOND_64_BITS}",
+    ],
+)
+def test_impossible_ids_in_loan_paths_are_not_found(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]], path: str
+) -> None:
+    response = app.test_client().get(f"{API_PREFIX}{path}", headers=fuzz_headers["officer"])
+    assert response.status_code == 404
+    assert response.is_json
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", f"/loans/{HUGE}/repayments"),
+        ("POST", f"/loans/{BEYOND_64_BITS}/review"),
+        ("POST", "/loans/%00/approve"),
+        ("POST", f"/repayments/{HUGE}/reverse"),
+        ("POST", f"/repayments/{BEYOND_64_BITS}/reverse"),
+        ("POST", f"/integrity/corrections/{HUGE}/approve"),
+        ("POST", f"/integrity/corrections/{BEYOND_64_BITS}/reject"),
+        ("POST", f"/founders/{HUGE}/integrity-events"),
+    ],
+)
+def test_impossible_ids_in_loan_writes_are_not_found(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]], method: str, path: str
+) -> None:
+    response = app.test_client().open(
+        f"{API_PREFIX}{path}", method=method, json={}, headers=fuzz_headers["officer"]
+    )
     assert response.status_code == 404
     assert response.is_json
 

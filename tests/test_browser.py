@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,10 +42,16 @@ from app import create_app
 from app.auth.operations import create_user
 from app.core.dates import today_in_china
 from app.extensions import db
+from app.loans.lifecycle import STATUS_LABELS
+from app.loans.models import InstallmentStatus, LoanStatus
+from app.loans.policies import DEFAULT_POLICY
+from app.loans.schedule import build_schedule
+from app.loans.views import INSTALLMENT_STATUS_LABELS
 from config import _normalise_database_url
 from tests.businesses.factories import make_business
 from tests.factories import make_founder, make_id_number
 from tests.library.factories import make_project
+from tests.loans.factories import fund_region, make_trained_founder
 
 pytestmark = pytest.mark.browser
 
@@ -55,6 +62,14 @@ STAFF_PASSWORD = "browser staff passphrase"
 FOUNDER_USERNAME = "browser.founder"
 FOUNDER_PASSWORD = "browser founder passphrase"
 FOUNDER_BUSINESS = "椰林清补凉小店"  # browser.founder's one business, operating
+# Two Haikou loan officers: the four eyes of SPEC §4 (one reviews, the other approves).
+OFFICER_A_USERNAME = "browser.officer.a"
+OFFICER_A_PASSWORD = "browser officer a passphrase"
+OFFICER_B_USERNAME = "browser.officer.b"
+OFFICER_B_PASSWORD = "browser officer b passphrase"
+APPLICANT_NAME = "吴海燕"  # a trained Haikou founder, without a loan
+# Ids of seeded rows the tests open by URL (filled in by the live_server fixture).
+SEEDED: dict[str, int] = {}
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 CHROMIUM_ARGS = [
     "--headless",
@@ -137,6 +152,7 @@ def live_server(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) ->
                 region_code="460100",
             )
             _seed_library_for_a_haikou_founder()
+            _seed_a_loan_applicant_and_two_officers()
             db.session.commit()
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
@@ -173,6 +189,20 @@ def _seed_library_for_a_haikou_founder() -> None:
     make_project(region_code="460000", title="热带水果电商直播", industry="ecommerce")
     make_project(region_code="460200", title="三亚潜水培训工作室", industry="tourism")
     make_project(region_code="460100", title="草稿：汽车美容店", status="draft")
+
+
+def _seed_a_loan_applicant_and_two_officers() -> None:
+    """A Haikou founder who passed SYB training, Hainan's guarantee fund with money in it,
+    and two Haikou loan officers."""
+    fund_region("460000")
+    SEEDED["applicant_id"] = make_trained_founder(region_code="460100", name=APPLICANT_NAME).id
+    for username, password in (
+        (OFFICER_A_USERNAME, OFFICER_A_PASSWORD),
+        (OFFICER_B_USERNAME, OFFICER_B_PASSWORD),
+    ):
+        create_user(
+            None, username=username, password=password, role="officer", region_code="460100"
+        )
 
 
 @pytest.fixture(scope="module")
@@ -554,3 +584,122 @@ def test_a_founder_sending_no_status_sees_the_error_by_the_buttons(
         expect(reports).to_have_count(before)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         _screenshot(page, "my-business-no-status-phone.png")
+
+
+def _money(amount: Decimal) -> str:
+    """An amount as the loan pages show it: ¥8,333.33."""
+    return f"¥{amount:,.2f}"
+
+
+def _status(status: LoanStatus) -> str:
+    """A loan status as the English pages name it."""
+    return str(STATUS_LABELS[status])
+
+
+def _installment(status: InstallmentStatus) -> str:
+    """An installment status as the English pages name it."""
+    return str(INSTALLMENT_STATUS_LABELS[status])
+
+
+def test_two_officers_take_a_loan_from_application_to_its_first_repayment(
+    browser: Browser, live_server: str
+) -> None:
+    """Officer A applies for a founder and reviews the application; only a second officer
+    may approve it (four eyes). Officer B approves, records the disbursement, sees the
+    schedule and posts the first installment, which is then paid."""
+    today = today_in_china()
+    schedule = build_schedule(
+        principal=Decimal("100000.00"),
+        term_months=12,
+        annual_rate=DEFAULT_POLICY["annual_rate"],
+        subsidy_rate=DEFAULT_POLICY["subsidy_rate"],
+        method="equal_installment",
+        disbursed_on=today,
+    )
+    first = schedule[0]
+    guarantor_id_number = make_id_number(region_prefix="460100", sex="female")
+
+    with _page(browser, **DESKTOP) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, OFFICER_A_USERNAME, OFFICER_A_PASSWORD)
+        page.goto(f"{live_server}/loans/new?founder_id={SEEDED['applicant_id']}")
+        expect(page.locator("[data-testid=applicant]")).to_contain_text(APPLICANT_NAME)
+        form = page.locator("[data-testid=application-form]")
+        form.locator("#amount").fill("100000.00")
+        form.locator("#term_months").fill("12")
+        form.locator("#repayment_method").select_option("equal_installment")
+        form.locator("#purpose").fill("购置清补凉设备和冷柜")
+        form.locator("#guarantors-0-name").fill("王芳")
+        form.locator("#guarantors-0-id_number").fill(guarantor_id_number)
+        form.locator("#guarantors-0-relationship").fill("姐姐")
+        form.locator("#guarantors-0-employer").fill("海口市第一小学")
+        form.locator("[data-testid=submit-application]").click()
+
+        expect(page).to_have_url(re.compile(rf"^{re.escape(live_server)}/loans/\d+$"))
+        expect(page.locator("main .alert-success")).to_be_visible()
+        expect(page.locator("[data-testid=loan-status]").first).to_have_text(
+            _status(LoanStatus.SUBMITTED)
+        )
+        expect(page.locator("[data-testid=guarantor-id]")).to_have_text(
+            f"{guarantor_id_number[:6]}***********{guarantor_id_number[-1]}"
+        )
+        loan_url = page.url
+        page.locator("[data-testid=review-form] button[value=approve]").click()
+
+        expect(page.locator("main .alert-success")).to_contain_text("A second officer must")
+        expect(page.locator("[data-testid=loan-status]").first).to_have_text(
+            _status(LoanStatus.REVIEWED)
+        )
+        expect(page.locator("[data-testid=four-eyes]")).to_be_visible()
+        expect(page.locator("[data-testid=approve-form]")).to_have_count(0)
+        _screenshot(page, "loan-four-eyes.png")
+
+    with _page(browser, **DESKTOP) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, OFFICER_B_USERNAME, OFFICER_B_PASSWORD)
+        page.goto(loan_url)
+        page.locator("[data-testid=approve-form] button[value=approve]").click()
+        expect(page.locator("[data-testid=loan-status]").first).to_have_text(
+            _status(LoanStatus.APPROVED)
+        )
+
+        # The disbursement form is dated today already; the bank gives the reference.
+        expect(page.locator("#disburse-disbursed_on")).to_have_value(today.isoformat())
+        page.locator("#disburse-bank_reference").fill("HNB-2026-000123")
+        page.get_by_role("button", name="Record the disbursement").click()
+
+        expect(page.locator("[data-testid=loan-status]").first).to_have_text(
+            _status(LoanStatus.ACTIVE)
+        )
+        rows = page.locator("[data-testid=installment]")
+        expect(rows).to_have_count(12)
+        expect(rows.first.locator("[data-testid=principal]")).to_have_text(_money(first.principal))
+        expect(rows.first.locator("[data-testid=amount-owed]")).to_have_text(
+            _money(first.borrower_due)
+        )
+        expect(rows.first.locator("[data-testid=installment-status]")).to_have_text(
+            _installment(InstallmentStatus.PENDING)
+        )
+
+        # The first installment, paid today with the bank's transaction reference.
+        payment = page.locator("#post-repayment")
+        expect(payment.locator("#repayment-paid_on")).to_have_value(today.isoformat())
+        payment.locator("#repayment-amount").fill(f"{first.borrower_due:.2f}")
+        payment.locator("#repayment-reference").fill("HNB-TX-0001")
+        payment.get_by_role("button", name="Post").click()
+
+        expect(page.locator("main .alert-success")).to_contain_text(_money(first.borrower_due))
+        expect(rows.first.locator("[data-testid=installment-status]")).to_have_text(
+            _installment(InstallmentStatus.PAID)
+        )
+        expect(rows.first.locator("[data-testid=amount-paid]")).to_contain_text(
+            _money(first.borrower_due)
+        )
+        expect(rows.nth(1).locator("[data-testid=installment-status]")).to_have_text(
+            _installment(InstallmentStatus.PENDING)
+        )
+        expect(page.locator("[data-testid=repayment]")).to_have_count(1)
+        expect(page.locator("[data-testid=outstanding]")).to_have_text(
+            _money(Decimal("100000.00") - first.principal)
+        )
+        _screenshot(page, "loan-schedule.png")

@@ -2387,3 +2387,139 @@ def test_the_subsidy_claim_holds_only_the_areas_loans(
     assert (sanya.founder_name in text) is sees_sanya
     assert sanya.founder_id_number not in text  # masked, whoever claims
     assert int(response.headers["X-Row-Count"]) == int(sees_haikou) + int(sees_sanya)
+
+
+def test_a_shared_funds_ledger_names_nothing_of_another_citys_loans(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    """Haikou's officers read Hainan's fund, which backs Sanya's loans too: the ledger shows
+    every movement (its balance must add up) but nothing a Sanya officer wrote about a
+    Sanya loan, nor a link to it."""
+    from app.loans import fund, operations
+    from app.loans.jobs import sweep
+
+    sanya = make_loan_rows(SANYA, "三亚")
+    sweep(date(2026, 7, 31))  # the second installment is 122 days past due: default
+    officer = make_user(role="officer", region_code=SANYA)
+    loan = operations.lock_loan_in_scope(officer, sanya.loan_id)
+    assert loan.status == "defaulted"
+    fund.compensate_loan(
+        officer,
+        loan,
+        {
+            "date": date(2026, 8, 3),
+            "reference": "SY-COMP-0001",
+            "reason": f"{sanya.founder_name}失联，{sanya.founder_phone}停机",
+        },
+        as_of=date(2026, 8, 3),
+    )
+    db.session.commit()
+    for region, sees in ((HAIKOU, False), (SANYA, True), (PROVINCE, True)):
+        client.post("/logout")
+        login_as("officer", region)
+        for query in ("", "?kind=compensation"):
+            response = client.get(f"/loans/funds/{PROVINCE}{query}")
+            assert response.status_code == 200
+            body = response.get_data(as_text=True)
+            assert body.count('data-testid="fund-entry"') >= 1, query
+            for secret in (sanya.founder_name, sanya.founder_phone, "SY-COMP-0001"):
+                assert (secret in body) is sees, (region, query, secret)
+            assert (f'href="/loans/{sanya.loan_id}"' in body) is sees, (region, query)
+
+
+def test_bodies_naming_another_founders_or_loans_rows_are_refused(
+    api_as: Callable[..., Any],
+) -> None:
+    """A Haikou officer's own loan and file, with ids of Sanya's rows in the body: a
+    business of another founder, an event of another file, a guarantor of another loan."""
+    from app.integrity.models import IntegrityCorrection
+    from app.loans import fund, operations
+    from app.loans.jobs import sweep
+    from app.loans.models import FundEntry, Guarantor, Loan
+    from tests.businesses.factories import make_business
+    from tests.integrity.factories import make_event
+    from tests.loans.factories import application_body, make_trained_founder
+
+    haikou = make_loan_rows(HAIKOU, "海口")
+    sanya = make_loan_rows(SANYA, "三亚")
+    sanya_business = make_business(db.session.get(Founder, sanya.founder_id), name="三亚椰子鸡")
+    sanya_event = make_event(db.session.get(Founder, sanya.founder_id), note="三亚的事件")
+    sanya_guarantor = db.session.scalar(
+        select(Guarantor.id).where(Guarantor.loan_id == sanya.loan_id)
+    )
+    applicant = make_trained_founder(region_code=HAIKOU)
+    body = application_body(applicant) | {"amount": "100000.00"}
+    sweep(date(2026, 7, 31))  # both loans default
+    officer = make_user(role="officer", region_code=HAIKOU)
+    loan = operations.lock_loan_in_scope(officer, haikou.loan_id)
+    fund.compensate_loan(
+        officer, loan, {"date": date(2026, 8, 3), "reference": "HK-COMP-1"}, as_of=date(2026, 8, 3)
+    )
+    business_id, event_id = sanya_business.id, sanya_event.id
+    db.session.commit()
+    counts = (_count(Loan), _count(FundEntry), _count(IntegrityCorrection))
+    api = api_as("officer", HAIKOU)
+    refusals = [
+        ("/api/v1/loans", body | {"business_id": business_id}, "business_id"),
+        (
+            f"/api/v1/founders/{haikou.founder_id}/integrity-events",
+            {"kind": "correction", "points": 5, "note": "更正", "corrects_event_id": event_id},
+            "corrects_event_id",
+        ),
+        (
+            f"/api/v1/loans/{haikou.loan_id}/recoveries",
+            {
+                "date": "2026-09-01",
+                "amount": "100.00",
+                "reference": "HK-REC-1",
+                "source": "guarantor",
+                "guarantor_id": sanya_guarantor,
+            },
+            "guarantor_id",
+        ),
+    ]
+    for path, json, field in refusals:
+        response = api.post(path, json=json)
+        assert response.status_code == 422, (path, response.get_data(as_text=True))
+        assert field in response.get_json()["errors"], path
+        for secret in [*sanya.secrets, "三亚椰子鸡", "三亚的事件"]:
+            assert secret not in response.get_data(as_text=True)
+    assert (_count(Loan), _count(FundEntry), _count(IntegrityCorrection)) == counts
+
+
+@pytest.mark.parametrize(("region", "sees_haikou", "sees_sanya"), VIEWERS)
+def test_the_compensation_claim_holds_only_the_areas_compensations(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    region: str,
+    sees_haikou: bool,
+    sees_sanya: bool,
+) -> None:
+    """Both cities' loans default and are compensated from Hainan's fund in 2026 Q3."""
+    from app.loans import fund, operations
+    from app.loans.jobs import sweep
+
+    rows = make_loan_rows(HAIKOU, "海口"), make_loan_rows(SANYA, "三亚")
+    sweep(date(2026, 7, 31))
+    for city in rows:
+        officer = make_user(role="officer", region_code=city.region_code)
+        loan = operations.lock_loan_in_scope(officer, city.loan_id)
+        values = {"date": date(2026, 8, 3), "reference": f"COMP-{city.loan_id}"}
+        fund.compensate_loan(officer, loan, values, as_of=date(2026, 8, 3))
+    db.session.commit()
+    haikou, sanya = rows
+    login_as("officer", region)
+    response = client.get("/loans/statements/reports/compensation.xlsx?year=2026&quarter=3")
+    try:
+        assert response.status_code == 200
+        text = _exported_text(response)
+    finally:
+        response.close()
+    assert (haikou.founder_name in text) is sees_haikou
+    assert (sanya.founder_name in text) is sees_sanya
+    assert int(response.headers["X-Row-Count"]) == int(sees_haikou) + int(sees_sanya)
+    page = client.get("/loans/statements/reports?year=2026&quarter=3").get_data(as_text=True)
+    for city, seen in ((haikou, sees_haikou), (sanya, sees_sanya)):
+        if not seen:
+            for secret in city.secrets:
+                assert secret not in page

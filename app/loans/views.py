@@ -80,6 +80,7 @@ from app.loans.queries import (
     next_installment,
     portfolio,
     reversed_payment_ids,
+    scoped_loans,
 )
 from app.regions.models import Region, RegionLevel
 from app.regions.queries import get_region, list_regions_stmt, region_choices_in_scope
@@ -637,6 +638,18 @@ def _render_fund(
     names = (
         user_names(entry.recorded_by_id for entry in pagination.items) if tab == "ledger" else {}
     )
+    # A province's fund backs the loans of all its cities: an officer of one city sees every
+    # movement (the balance adds up), but nothing written about another city's loan.
+    ledger_loan_ids = {entry.loan_id for entry in pagination.items if tab == "ledger"} - {None}
+    loans_in_scope = (
+        set(
+            db.session.scalars(
+                scoped_loans(select(Loan.id).where(Loan.id.in_(ledger_loan_ids)), current_user)
+            )
+        )
+        if ledger_loan_ids
+        else set()
+    )
     may_move_money = has_permission(current_user, Permission.POLICIES_MANAGE)
     return render_template(
         "loans/fund.html",
@@ -647,6 +660,7 @@ def _render_fund(
         kind=kind,
         pagination=pagination,
         names=names,
+        loans_in_scope=loans_in_scope,
         may_move_money=may_move_money,
         entry_form=entry_form or FundEntryForm(formdata=None, data={"date": _today()}),
     ), status

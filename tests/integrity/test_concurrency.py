@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-from flask_babel import force_locale
 from flask import Flask
+from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.auth.models import User
