@@ -35,7 +35,8 @@ from app.founders.forms import (
 from app.founders.models import Founder
 from app.founders.queries import FounderFilters, get_founder_in_scope, list_founders_stmt
 from app.founders.rules import FOUNDER_FIELDS
-from app.integrity.queries import get_integrity_standing
+from app.integrity.queries import get_integrity_standing, standings_for
+from app.integrity.scoring import IntegrityStanding
 
 founders_api_bp = Blueprint("api_founders", __name__, url_prefix="/api/v1")
 
@@ -82,8 +83,11 @@ FOUNDER_SCHEMA: dict[str, Any] = {
 FULL_ID_ROLES = frozenset({Role.STAFF, Role.OFFICER})
 
 
-def founder_json(founder: Founder, *, full_id_number: bool = False) -> dict[str, Any]:
-    """The API's view of a founder; the full ID number only when asked for explicitly."""
+def founder_json(
+    founder: Founder, *, full_id_number: bool = False, standing: IntegrityStanding | None = None
+) -> dict[str, Any]:
+    """The API's view of a founder; the full ID number only when asked for explicitly.
+    Lists pass each founder's `standing`, read for the whole page in one query."""
     body = {
         "id": founder.id,
         "name": founder.name,
@@ -96,7 +100,7 @@ def founder_json(founder: Founder, *, full_id_number: bool = False) -> dict[str,
         "education": founder.education,
         "has_reemployment_certificate": founder.has_reemployment_certificate,
         "registered_on": iso_date(founder.registered_on),
-        "integrity": get_integrity_standing(founder.id).as_json(),
+        "integrity": (standing or get_integrity_standing(founder.id)).as_json(),
     }
     if full_id_number:
         body["id_number"] = founder.id_number
@@ -157,7 +161,12 @@ def list_founders() -> Any:
     pagination = paginate(
         list_founders_stmt(current_user, filters), read_page_request(request.args)
     )
-    return json_response(page_envelope(pagination, founder_json))
+    standings = standings_for(founder.id for founder in pagination.items)
+    return json_response(
+        page_envelope(
+            pagination, lambda founder: founder_json(founder, standing=standings[founder.id])
+        )
+    )
 
 
 @founders_api_bp.get("/founders/<id:founder_id>")

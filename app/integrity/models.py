@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.core.db import Base, UTCDateTime, utcnow
@@ -165,4 +165,12 @@ class IntegrityCorrection(Base):
             name="four_eyes",
         ),
         Index("ix_integrity_correction_state", "state", "created_at"),
+        # One correction of an event waits for a second officer at a time.
+        Index(
+            "uq_integrity_correction_pending_event",
+            "corrects_event_id",
+            unique=True,
+            sqlite_where=text("state = 'pending' AND corrects_event_id IS NOT NULL"),
+            postgresql_where=text("state = 'pending' AND corrects_event_id IS NOT NULL"),
+        ),
     )

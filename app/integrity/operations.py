@@ -311,8 +311,16 @@ def propose_correction(
         proposed_on=as_of,
         proposed_by_id=actor.id,
     )
-    db.session.add(correction)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():
+            db.session.add(correction)
+            db.session.flush()
+    except IntegrityError:
+        # Another officer proposed a correction of the same event at the same moment (the
+        # partial unique index on pending corrections of an event).
+        raise Conflict(
+            _("A correction of this event is already waiting for a second officer.")
+        ) from None
     record_audit(
         actor,
         "integrity.correction.propose",

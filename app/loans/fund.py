@@ -250,6 +250,16 @@ def post_fund_entry(
         select(Region.code).where(Region.code == region.code).with_for_update(key_share=True)
     )
     balance = get_fund_summary(region.code).balance if has_own_fund(region.code) else ZERO
+    if db.session.scalar(
+        select(FundEntry.id).where(
+            FundEntry.region_code == region.code,
+            FundEntry.reference == clean["reference"],
+            FundEntry.kind.in_([FundEntryKind.DEPOSIT.value, FundEntryKind.WITHDRAWAL.value]),
+        )
+    ):
+        raise Conflict(
+            _("Reference %(ref)s was already recorded for this fund.", ref=clean["reference"])
+        )
     if clean["amount"] < 0 and balance + clean["amount"] < 0:
         raise Conflict(
             _("The fund holds %(balance)s yuan; it cannot pay out more.", balance=f"{balance:,.2f}")

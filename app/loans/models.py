@@ -443,4 +443,13 @@ class FundEntry(Base):
             name="recovery_source",
         ),
         Index("ix_fund_entry_region_on", "region_code", "entry_on", "id"),
+        # A deposit or withdrawal is recorded once per reference: a double submit is 409.
+        Index(
+            "uq_fund_entry_region_reference",
+            "region_code",
+            "reference",
+            unique=True,
+            sqlite_where=text("kind IN ('deposit', 'withdrawal')"),
+            postgresql_where=text("kind IN ('deposit', 'withdrawal')"),
+        ),
     )

@@ -54,3 +54,25 @@ def test_the_export_names_the_filter():
         assert describe_filters(FounderFilters(has_loan="yes"), regions={}) == [
             ("Loan", "Has had a loan")
         ]
+
+
+def test_the_founder_list_reads_every_score_in_one_query(register, api_as):
+    """The list answers each founder's integrity from one GROUP BY, not a query each."""
+    from sqlalchemy import event
+
+    api = api_as("staff")
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "integrity_event" in statement:
+            statements.append(statement)
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        answer = api.get("/api/v1/founders?per_page=50").get_json()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert answer["total"] >= 3
+    assert all("integrity" in item for item in answer["items"])
+    assert len(statements) == 1

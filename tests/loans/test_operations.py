@@ -265,3 +265,47 @@ def test_installments_are_stored_in_order():
         .order_by(LoanInstallment.n)
     ).all()
     assert numbers == list(range(1, 13))
+
+
+def test_a_deposit_is_recorded_once_per_reference():
+    admin = make_user(role="admin", region_code="460000")
+    values = {"date": date(2026, 3, 1), "amount": D("50000.00"), "reference": "CZ-2026-03"}
+    fund.post_fund_entry(admin, "460200", values, as_of=date(2026, 3, 2))
+    with pytest.raises(Conflict):
+        fund.post_fund_entry(admin, "460200", values, as_of=date(2026, 3, 2))
+    assert fund.get_fund_summary("460200").balance == D("50000.00")
+
+
+def test_one_pending_correction_per_event_is_held_by_the_database():
+    """Even a proposal that skipped the check (a race) is refused, as a 409."""
+    from app.integrity.models import CorrectionState, IntegrityCorrection
+    from app.integrity.operations import propose_correction
+    from tests.factories import make_founder
+    from tests.integrity.factories import make_event
+
+    founder = make_founder()
+    event = make_event(founder, "paid_late")
+    first, second = officers()
+    propose_correction(
+        first,
+        founder,
+        points=5,
+        reason="银行晚记账",
+        corrects_event_id=event.id,
+        as_of=date(2026, 6, 2),
+    )
+    db.session.add(
+        IntegrityCorrection(
+            founder_id=founder.id,
+            points=5,
+            reason="同上",
+            corrects_event_id=event.id,
+            state=CorrectionState.PENDING,
+            proposed_on=date(2026, 6, 2),
+            proposed_by_id=second.id,
+        )
+    )
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError), db.session.begin_nested():
+        db.session.flush()
