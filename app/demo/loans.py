@@ -104,7 +104,7 @@ SHARED_SUBSIDY_RATE = Decimal("0.5")
 MIN_DEPOSITS = {PROVINCE: 5_000_000, CITY_FUND_REGION: 500_000}
 MIN_OTHER_PROVINCE_DEPOSIT = 1_000_000
 TOP_UP = {PROVINCE: 1_000_000}  # a year before as_of
-DEPOSIT_HEADROOM = 1.2
+DEPOSIT_HEADROOM = Decimal("1.2")
 DEPOSIT_STEP = 100_000
 
 
@@ -1212,7 +1212,7 @@ def read_candidates(
 
 def _deposit_amount(total: Decimal, leverage: Decimal, minimum: int) -> Decimal:
     """Enough for leverage to allow `total` of principal (with headroom), in round sums."""
-    needed = float(total) / float(leverage) * DEPOSIT_HEADROOM
+    needed = total / leverage * DEPOSIT_HEADROOM
     steps = int(needed // DEPOSIT_STEP) + 1
     return Decimal(max(minimum, steps * DEPOSIT_STEP))
 

@@ -148,37 +148,9 @@ def _region_name(name: str, name_en: str | None) -> str:
     return name_en if locale is not None and locale.language == "en" and name_en else name
 
 
-def subsidy_claim_rows(user: Any, year: int, quarter: int) -> list[SubsidyClaimRow]:
-    """Per loan in the user's area: the installments paid on time in the quarter and their
-    subsidy (one GROUP BY query)."""
-    period = Quarter(year, quarter)
-    installments = func.count(LoanInstallment.id)
-    subsidy = func.sum(LoanInstallment.subsidy)
-    stmt = scoped_loans(
-        select(
-            Loan.id,
-            Founder.name,
-            Founder.id_number,
-            Loan.region_code,
-            Region.name,
-            Region.name_en,
-            Loan.bank_reference,
-            Loan.disbursed_on,
-            Loan.amount,
-            installments,
-            subsidy,
-        )
-        .join(LoanInstallment, LoanInstallment.loan_id == Loan.id)
-        .join(Founder, Founder.id == Loan.founder_id)
-        .join(Region, Region.code == Loan.region_code)
-        .where(
-            LoanInstallment.paid_off_on.between(period.starts_on, period.ends_on),
-            LoanInstallment.paid_off_on <= LoanInstallment.due_on,
-            LoanInstallment.subsidy_lost.is_(False),
-            LoanInstallment.subsidy > ZERO,
-        ),
-        user,
-    ).group_by(
+def _loan_columns() -> tuple[Any, ...]:
+    """The loan, borrower and region columns both claims start with (rows 0–8)."""
+    return (
         Loan.id,
         Founder.name,
         Founder.id_number,
@@ -189,6 +161,27 @@ def subsidy_claim_rows(user: Any, year: int, quarter: int) -> list[SubsidyClaimR
         Loan.disbursed_on,
         Loan.amount,
     )
+
+
+def subsidy_claim_rows(user: Any, year: int, quarter: int) -> list[SubsidyClaimRow]:
+    """Per loan in the user's area: the installments paid on time in the quarter and their
+    subsidy (one GROUP BY query)."""
+    period = Quarter(year, quarter)
+    installments = func.count(LoanInstallment.id)
+    subsidy = func.sum(LoanInstallment.subsidy)
+    stmt = scoped_loans(
+        select(*_loan_columns(), installments, subsidy)
+        .join(LoanInstallment, LoanInstallment.loan_id == Loan.id)
+        .join(Founder, Founder.id == Loan.founder_id)
+        .join(Region, Region.code == Loan.region_code)
+        .where(
+            LoanInstallment.paid_off_on.between(period.starts_on, period.ends_on),
+            LoanInstallment.paid_off_on <= LoanInstallment.due_on,
+            LoanInstallment.subsidy_lost.is_(False),
+            LoanInstallment.subsidy > ZERO,
+        ),
+        user,
+    ).group_by(*_loan_columns())
     return [
         SubsidyClaimRow(
             loan_id=row[0],
@@ -212,15 +205,7 @@ def compensation_claim_rows(user: Any, year: int, quarter: int) -> list[Compensa
     period = Quarter(year, quarter)
     stmt = scoped_loans(
         select(
-            Loan.id,
-            Founder.name,
-            Founder.id_number,
-            Loan.region_code,
-            Region.name,
-            Region.name_en,
-            Loan.bank_reference,
-            Loan.disbursed_on,
-            Loan.amount,
+            *_loan_columns(),
             Loan.defaulted_on,
             Loan.outstanding_principal,
             Loan.guarantee_ratio,
