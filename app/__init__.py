@@ -87,12 +87,16 @@ def register_models(app: Flask) -> None:
     import app.auth.models
     import app.businesses.models
     import app.core.audit
+    import app.followups.models
     import app.founders.models
     import app.incubation.models
     import app.integrity.models
     import app.library.models
     import app.loans.models
+    import app.notifications.models
     import app.regions.models
+    import app.reports.models
+    import app.scheduler.models
     import app.training.models  # noqa: F401
 
 
@@ -153,6 +157,9 @@ def register_blueprints(app: Flask) -> None:
     from app.businesses.api import businesses_api_bp
     from app.businesses.views import businesses_bp
     from app.core.openapi import openapi_bp
+    from app.followups.api import followups_api_bp
+    from app.followups.plan_views import followup_plan_bp
+    from app.followups.views import followups_bp
     from app.founders.api import founders_api_bp
     from app.founders.views import founders_bp
     from app.incubation.api import incubation_api_bp
@@ -168,8 +175,12 @@ def register_blueprints(app: Flask) -> None:
     from app.loans.statement_views import loan_statements_bp
     from app.loans.views import loans_bp
     from app.main.views import main_bp
+    from app.notifications.api import notifications_api_bp
+    from app.notifications.views import notifications_bp
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
+    from app.scheduler.api import jobs_api_bp
+    from app.scheduler.views import jobs_bp
     from app.training.api import training_api_bp
     from app.training.views import training_bp
 
@@ -187,6 +198,10 @@ def register_blueprints(app: Flask) -> None:
         loan_policies_bp,
         loan_statements_bp,
         integrity_bp,
+        followups_bp,
+        followup_plan_bp,
+        notifications_bp,
+        jobs_bp,
         auth_api_bp,
         regions_api_bp,
         founders_api_bp,
@@ -198,6 +213,9 @@ def register_blueprints(app: Flask) -> None:
         loan_policies_api_bp,
         loan_statements_api_bp,
         integrity_api_bp,
+        followups_api_bp,
+        notifications_api_bp,
+        jobs_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)
@@ -217,6 +235,7 @@ def register_template_context(app: Flask) -> None:
     from app.auth.forms import ROLE_LABELS
     from app.core.pagination import current_page_link, link_args
     from app.core.permissions import Permission, Role, has_permission
+    from app.notifications.queries import count_unread
 
     app.jinja_env.globals["link_args"] = link_args  # a global: imported macros use it too
     app.jinja_env.globals["current_page_link"] = current_page_link
@@ -240,6 +259,7 @@ def register_template_context(app: Flask) -> None:
             "can": lambda permission: has_permission(current_user, permission),
             "languages": app.config["LANGUAGES"],
             "current_locale": current_language(),
+            "unread_notifications": lambda: count_unread(current_user),
         }
 
 

@@ -41,6 +41,8 @@ class User(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     locale: Mapped[str | None] = mapped_column(String(8))
+    # Where reminders are e-mailed when SMTP is configured; optional.
+    email: Mapped[str | None] = mapped_column(String(254))
     # Bumped by logout and password change: every session carrying an older value ends.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,7 @@ the Money column type and the SQLite connection settings."""
 
 from __future__ import annotations
 
+import enum
 import sqlite3
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -192,3 +193,9 @@ def _begin_on_sqlite(connection: Any) -> None:
     """
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql("BEGIN" if _is_read_only_request() else "BEGIN IMMEDIATE")
+
+
+def in_list(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK constraint's text keeping `column` to an enum's values."""
+    quoted = ", ".join(f"'{member.value}'" for member in values)
+    return f"{column} IN ({quoted})"

@@ -42,7 +42,9 @@ class Permission(enum.StrEnum):
     BUSINESSES_READ = "businesses.read"
     BUSINESSES_WRITE = "businesses.write"
     INCUBATION_MANAGE = "incubation.manage"
+    FOLLOWUPS_READ = "followups.read"
     FOLLOWUPS_MANAGE = "followups.manage"
+    NOTIFICATIONS_READ = "notifications.read"
     TARGETS_MANAGE = "targets.manage"
     REPORTS_READ = "reports.read"
     LOANS_READ = "loans.read"
@@ -72,6 +74,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.POLICIES_MANAGE,
             Permission.JOBS_RUN,
             Permission.DASHBOARD_VIEW,
+            Permission.FOLLOWUPS_READ,
+            Permission.NOTIFICATIONS_READ,
             *_READ_EVERYTHING,
         }
     ),
@@ -87,7 +91,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.BUSINESSES_READ,
             Permission.BUSINESSES_WRITE,
             Permission.INCUBATION_MANAGE,
+            Permission.FOLLOWUPS_READ,
             Permission.FOLLOWUPS_MANAGE,
+            Permission.NOTIFICATIONS_READ,
             Permission.TARGETS_MANAGE,
             Permission.REPORTS_READ,
         }
@@ -103,6 +109,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.BUSINESSES_READ,
             Permission.REPORTS_READ,
             Permission.LIBRARY_BROWSE,
+            # Officers do the loan_usage follow-ups of their area (and only those).
+            Permission.FOLLOWUPS_READ,
+            Permission.FOLLOWUPS_MANAGE,
+            Permission.NOTIFICATIONS_READ,
         }
     ),
     Role.FOUNDER: frozenset(
@@ -112,6 +122,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.OWN_BUSINESS_OBSERVE,
             Permission.LIBRARY_BROWSE,
             Permission.LIBRARY_ADOPT,
+            Permission.NOTIFICATIONS_READ,
         }
     ),
 }

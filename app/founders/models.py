@@ -80,6 +80,9 @@ class Founder(Base):
     education: Mapped[str | None] = mapped_column(String(20))
     has_reemployment_certificate: Mapped[bool] = mapped_column(Boolean, default=False)
     registered_on: Mapped[date] = mapped_column(Date)
+    # Set by the follow-up job when two consecutive follow-ups were missed (SPEC §11);
+    # cleared when the founder is reached again. The day the second one was missed.
+    lost_to_follow_up_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Who registered whom is in the audit log; a column here would make founder and
@@ -99,6 +102,7 @@ class Founder(Base):
         Index("ix_founder_registered_on", "registered_on", "id"),
         Index("ix_founder_name", "name"),
         Index("ix_founder_target_group", "target_group", "region_code"),
+        Index("ix_founder_lost", "lost_to_follow_up_on"),
     )
 
     @property

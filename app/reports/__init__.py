@@ -1,0 +1,1 @@
+"""Measurement: KPI figures per region and the monthly snapshots behind trend charts."""
