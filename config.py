@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -87,6 +87,21 @@ class BaseConfig:
     SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD")
     SMTP_SENDER = os.environ.get("SMTP_SENDER")
 
+    # The scheduler process (`flask scheduler`, README "Scheduler and production layout"):
+    # it holds a database lease for LEASE seconds and renews it every RENEW seconds, so a
+    # standby takes over within LEASE + RENEW seconds of the holder dying.
+    SCHEDULER_LEASE_SECONDS = _env_int("SCHEDULER_LEASE_SECONDS", 45)
+    SCHEDULER_RENEW_SECONDS = _env_int("SCHEDULER_RENEW_SECONDS", 15)
+    # A run started this long ago and still "running" died with its process (a scheduler's
+    # run is seen dead sooner: when its scheduler no longer holds the lease).
+    SCHEDULER_STALE_RUN_SECONDS = _env_int("SCHEDULER_STALE_RUN_SECONDS", 3600)
+    # A scheduled time missed by less than this (the process was down) still runs.
+    SCHEDULER_MISFIRE_GRACE_SECONDS = _env_int("SCHEDULER_MISFIRE_GRACE_SECONDS", 6 * 3600)
+    # Development and tests only (refused in production): pin the scheduler's "today"
+    # (YYYY-MM-DD), and swap the job list for another ("module:ATTRIBUTE").
+    SCHEDULER_TODAY = os.environ.get("SCHEDULER_TODAY") or None
+    SCHEDULER_REGISTRY = os.environ.get("SCHEDULER_REGISTRY") or None
+
     @classmethod
     def finalise(cls, config: dict) -> None:
         """Fill or check settings that depend on the environment at start-up."""
@@ -94,6 +109,7 @@ class BaseConfig:
         url = os.environ.get("DATABASE_URL")
         if url:
             config["SQLALCHEMY_DATABASE_URI"] = _normalise_database_url(url)
+        check_scheduler_settings(config)
 
 
 class DevelopmentConfig(BaseConfig):
@@ -153,6 +169,12 @@ class ProductionConfig(BaseConfig):
             raise ConfigurationError(
                 "Production configuration needs these environment variables: " + ", ".join(missing)
             )
+        pinned = [name for name in ("SCHEDULER_TODAY", "SCHEDULER_REGISTRY") if config.get(name)]
+        if pinned:
+            raise ConfigurationError(
+                "These settings are for development and tests, never production: "
+                + ", ".join(pinned)
+            )
 
 
 CONFIGS: dict[str, type[BaseConfig]] = {
@@ -160,6 +182,23 @@ CONFIGS: dict[str, type[BaseConfig]] = {
     "testing": TestingConfig,
     "production": ProductionConfig,
 }
+
+
+def check_scheduler_settings(config: dict) -> None:
+    """The lease outlives a renewal interval, and a pinned "today" is a real date."""
+    lease, renew = config.get("SCHEDULER_LEASE_SECONDS"), config.get("SCHEDULER_RENEW_SECONDS")
+    if not (isinstance(renew, int) and isinstance(lease, int) and 0 < renew < lease):
+        raise ConfigurationError(
+            "SCHEDULER_RENEW_SECONDS must be positive and less than SCHEDULER_LEASE_SECONDS"
+        )
+    pinned = config.get("SCHEDULER_TODAY")
+    if isinstance(pinned, str):
+        try:
+            date.fromisoformat(pinned)
+        except ValueError:
+            raise ConfigurationError(
+                f"SCHEDULER_TODAY must be a date as YYYY-MM-DD, not {pinned!r}"
+            ) from None
 
 
 def write_private_file(path: Path, text: str) -> None:

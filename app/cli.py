@@ -1,4 +1,5 @@
-"""Command-line groups (`flask --app wsgi ...`): users, regions, demo, loans.
+"""Command-line groups (`flask --app wsgi ...`): users, regions, demo, loans, jobs, and
+the `scheduler` command.
 
 Commands are thin: they call operations and commit once, like a request.
 """
@@ -9,6 +10,7 @@ import sys
 from contextlib import AbstractContextManager
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -28,6 +30,7 @@ users_cli = click.Group("users", help="Manage user accounts.")
 regions_cli = click.Group("regions", help="Manage the region tree.")
 demo_cli = click.Group("demo", help="Demonstration data.")
 loans_cli = click.Group("loans", help="Loan servicing.")
+jobs_cli = click.Group("jobs", help="Scheduled jobs: run one by hand, list them.")
 
 
 def _fail(error: DomainError) -> None:
@@ -167,11 +170,83 @@ def sweep_loans_command(as_of: datetime | None) -> None:
     )
 
 
+def _run_line(run: Any) -> str:
+    finished = run.finished_at.isoformat(timespec="seconds") if run.finished_at else "-"
+    return (
+        f"{run.job} for {run.as_of.isoformat()}: {run.status} (attempt {run.attempts}, "
+        f"{run.trigger} by {run.holder}; started {run.started_at.isoformat(timespec='seconds')}"
+        f", finished {finished})"
+    )
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@click.option(
+    "--date",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="The date to run the job for (YYYY-MM-DD); today in China by default.",
+)
+def run_job_command(name: str, as_of: datetime | None) -> None:
+    """Run the job NAME for a date, now, in this process (safe to repeat: a rerun of a
+    date updates its record). Prints the run record; exits 1 when the run fails."""
+    import os
+    import socket
+
+    from app.scheduler.registry import find_job, job_names
+    from app.scheduler.runner import run_job, scheduler_today
+
+    if find_job(name) is None:
+        click.echo(f"No job called {name!r}. Jobs: {', '.join(job_names())}.", err=True)
+        sys.exit(1)
+    today = scheduler_today()
+    day = as_of.date() if as_of is not None else today
+    if day > today:
+        click.echo(f"--date {day.isoformat()} is in the future (today is {today}).", err=True)
+        sys.exit(1)
+    holder = f"cli:{socket.gethostname()}:{os.getpid()}"
+    try:
+        run = run_job(name, day, trigger="manual", holder=holder)
+    except DomainError as error:
+        _fail(error)
+        return
+    click.echo(_run_line(run))
+    for step, counts in run.counts.items():
+        click.echo(f"  {step}: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    if run.status != "succeeded":
+        click.echo(run.error, err=True)
+        sys.exit(1)
+
+
+@jobs_cli.command("list")
+def list_jobs_command() -> None:
+    """The registered jobs, their steps, schedules and latest runs."""
+    from app.scheduler.queries import job_overview
+
+    for row in job_overview():
+        last_success = row.last_success.isoformat() if row.last_success else "never"
+        latest = f"{row.latest.as_of} {row.latest.status}" if row.latest else "none"
+        click.echo(
+            f"{row.job.name:<10} {row.job.cadence:<8} last success {last_success}; "
+            f"latest run {latest}; steps: {', '.join(row.job.step_names)}"
+        )
+
+
+@click.command("scheduler")
+def scheduler_command() -> None:
+    """Run the scheduler in this process until stopped (SIGTERM or Ctrl-C): it takes the
+    database lease, or waits as a standby while another scheduler holds it."""
+    from app.scheduler.service import run_scheduler
+
+    run_scheduler(current_app._get_current_object())
+
+
 def _progress_bar(label: str, length: int) -> AbstractContextManager[ProgressBar]:
     return click.progressbar(length=length, label=label)
 
 
 def register_commands(app: Flask) -> None:
     """Attach every command group to the app's CLI."""
-    for group in (users_cli, regions_cli, demo_cli, loans_cli):
+    for group in (users_cli, regions_cli, demo_cli, loans_cli, jobs_cli, scheduler_command):
         app.cli.add_command(group)

@@ -35,6 +35,7 @@ USER_SCHEMA = {
         "role": {"type": "string", "enum": ["admin", "staff", "officer", "founder"]},
         "region_code": {"type": "string"},
         "founder_id": {"type": "integer", "nullable": True},
+        "email": {"type": "string", "nullable": True},
         "active": {"type": "boolean"},
         "created_at": {"type": "string", "format": "date-time"},
     },
@@ -59,6 +60,7 @@ def user_json(user: User) -> dict[str, Any]:
         "role": user.role,
         "region_code": user.region_code,
         "founder_id": user.founder_id,
+        "email": user.email,
         "active": user.active,
         "created_at": user.created_at.isoformat(),
     }
@@ -122,6 +124,7 @@ def create_user() -> Any:
         region_code=form.region_code.data,
         founder_id=form.founder_id.data,
         display_name=form.display_name.data or "",
+        email=form.email.data,
     )
     db.session.commit()
     return json_response(user_json(user), 201)

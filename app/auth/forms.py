@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, IntegerField, PasswordField, SelectField, StringField
+from wtforms import BooleanField, Field, Form, IntegerField, PasswordField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
+from app.auth.operations import EMAIL_MAX_LENGTH, is_well_formed_email
 from app.core.db import MAX_ID
 from app.core.forms import AppForm, empty_to_none, strip, with_blank
 from app.core.permissions import Role
@@ -27,6 +35,25 @@ NEW_PASSWORD = {"autocomplete": "new-password"}
 def role_choices() -> list[SelectChoice]:
     """The role select box's options."""
     return [SelectChoice(role.value, str(ROLE_LABELS[role])) for role in Role]
+
+
+class WellFormedEmail:
+    """An e-mail address of the usual shape (name@domain.tld); no deliverability check."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and not is_well_formed_email(field.data):
+            raise ValidationError(str(_l("Enter an e-mail address like name@example.com.")))
+
+
+def email_field() -> StringField:
+    """The optional address reminders are e-mailed to."""
+    return StringField(
+        _l("E-mail"),
+        filters=[strip, empty_to_none],
+        validators=[Optional(), Length(max=EMAIL_MAX_LENGTH), WellFormedEmail()],
+        description=_l("Optional: reminders are also sent here when e-mail is set up."),
+        render_kw={"autocomplete": "email", "inputmode": "email"},
+    )
 
 
 class LoginForm(AppForm):
@@ -71,6 +98,7 @@ class UserCreateForm(AppForm):
         validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
         description=_l("Only for founder accounts: the founder's id in the register."),
     )
+    email = email_field()
 
 
 class UserEditForm(AppForm):
@@ -86,6 +114,7 @@ class UserEditForm(AppForm):
         filters=[empty_to_none],
         validators=[Optional(), NumberRange(min=1, max=MAX_ID)],
     )
+    email = email_field()
     active = BooleanField(_l("Active"))
 
 

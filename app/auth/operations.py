@@ -28,13 +28,41 @@ from app.founders.models import Founder
 from app.regions.queries import get_region
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
+# A well-formed address: something, one @, a domain with a dot; no spaces (RFC 5321 caps
+# an address at 254 characters). Deliverability is the mail server's business.
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
+EMAIL_MAX_LENGTH = 254
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 128
 # Failures older than this are forgotten when the next one is counted.
 FAILURE_MEMORY = timedelta(hours=1)
+# update_user's "leave the e-mail address as it is".
+KEEP = object()
 
 
 # Validation ---------------------------------------------------------------------------
+def is_well_formed_email(value: str | None) -> bool:
+    """Whether `value` looks like an e-mail address (name@example.com)."""
+    return bool(
+        value
+        and len(value) <= EMAIL_MAX_LENGTH
+        and not contains_nul(value)
+        and EMAIL_PATTERN.match(value)
+    )
+
+
+def normalise_email(value: str | None) -> str | None:
+    """Trimmed address, or None for an empty one."""
+    value = (value or "").strip()
+    return value or None
+
+
+def _email_errors(email: str | None) -> dict[str, list[str]]:
+    if email is not None and not is_well_formed_email(email):
+        return {"email": [_("Enter an e-mail address like name@example.com.")]}
+    return {}
+
+
 def normalise_username(username: str | None) -> str:
     """Usernames are case-insensitive: stored and compared in lower case.
 
@@ -99,10 +127,13 @@ def create_user(
     region_code: str,
     founder_id: int | None = None,
     display_name: str = "",
+    email: str | None = None,
 ) -> User:
     """Add an account; the username is unique regardless of case."""
     username = normalise_username(username)
+    email = normalise_email(email)
     errors = _account_errors(role=role, region_code=region_code, founder_id=founder_id)
+    errors.update(_email_errors(email))
     if not USERNAME_PATTERN.match(username):
         errors["username"] = [
             _("3 to 64 characters: lower-case letters, digits, dot, dash or underscore.")
@@ -123,6 +154,7 @@ def create_user(
         role=role,
         region_code=region_code,
         founder_id=founder_id,
+        email=email,
         active=True,
         session_version=1,
     )
@@ -149,11 +181,15 @@ def update_user(
     region_code: str,
     founder_id: int | None,
     active: bool,
+    email: str | object | None = KEEP,
 ) -> User:
-    """Change an account's role, region, link or status; deactivation ends its sessions."""
+    """Change an account's role, region, link, e-mail or status; deactivation ends its
+    sessions. Callers that leave `email` out keep the account's address."""
     errors = _account_errors(
         role=role, region_code=region_code, founder_id=founder_id, user_id=user.id
     )
+    new_email = user.email if email is KEEP else normalise_email(email)  # type: ignore[arg-type]
+    errors.update(_email_errors(new_email))
     if len(display_name or "") > 100 or contains_nul(display_name):
         errors["display_name"] = [_("Use at most %(n)s characters.", n=100)]
     if getattr(actor, "id", None) == user.id:
@@ -168,6 +204,7 @@ def update_user(
     user.role = role
     user.region_code = region_code
     user.founder_id = founder_id
+    user.email = new_email
     was_active, user.active = user.active, active
     if was_active and not active:
         _end_all_access(user)

@@ -19,6 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.routing import BuildError
 
 from app.auth import operations
 from app.auth.forms import (
@@ -30,12 +31,14 @@ from app.auth.forms import (
     UserFilterForm,
 )
 from app.auth.queries import get_user, list_users_stmt
+from app.core.dates import today_in_china
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
-from app.core.permissions import Permission, permission_required
+from app.core.permissions import Permission, Role, permission_required
 from app.core.security import safe_next_url
 from app.extensions import db
+from app.notifications.queries import has_pending_status_request
 from app.regions.queries import region_choices
 
 auth_bp = Blueprint("auth", __name__)
@@ -61,8 +64,25 @@ def login() -> Any:
             flash(_("Unknown username or wrong password."), "danger")
         else:
             _start_fresh_session(result.user)
+            status_url = _status_request_url(result.user)
+            if status_url:
+                flash(_("Please tell us how your business is doing"), "info")
+                return redirect(status_url)
             return redirect(safe_next_url(request.args.get("next")) or url_for("main.dashboard"))
     return render_template("auth/login.html", form=form)
+
+
+def _status_request_url(user: Any) -> str | None:
+    """Where a founder who owes a status update goes after signing in (at every sign-in
+    until the answer completes the follow-up), or None."""
+    if user.role != Role.FOUNDER or not has_pending_status_request(
+        user.founder_id, today_in_china()
+    ):
+        return None
+    try:
+        return url_for("followups.my_status")
+    except BuildError:  # the status page is not there (yet): the usual landing page
+        return None
 
 
 # When the session began (Unix time). Sessions end this long after sign-in however busy they
@@ -172,6 +192,7 @@ def create_user() -> Any:
                 region_code=form.region_code.data,
                 founder_id=form.founder_id.data,
                 display_name=form.display_name.data or "",
+                email=form.email.data,
             )
         except (ValidationFailed, Conflict) as error:
             db.session.rollback()
@@ -200,6 +221,7 @@ def edit_user(user_id: int) -> Any:
                 region_code=form.region_code.data,
                 founder_id=form.founder_id.data,
                 active=form.active.data,
+                email=form.email.data,
             )
         except ValidationFailed as error:
             db.session.rollback()

@@ -52,6 +52,7 @@ from app.core.db import MAX_ID, utcnow
 from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.permissions import Role, scoped
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.founders.models import Founder
 from app.incubation.models import Residency, ResidencyOutcome
 from app.library.models import LibraryProject, ProjectStatus
@@ -252,6 +253,8 @@ def update_business(
     if not after:
         return False
     record_audit(actor, "business.update", business, {key: before.get(key) for key in after}, after)
+    if {"opened_on", "region_code"} & set(after):
+        followup_hooks.anchor_changed("business", business.id, as_of=as_of)
     return True
 
 
@@ -351,6 +354,9 @@ def _source_of(actor: Any, source: str | None) -> ObservationSource:
         return ObservationSource.FOUNDER
     if role in STAFF_ROLES:
         return ObservationSource(source) if source else ObservationSource.STAFF
+    # Officers do the loan-usage follow-ups; what they find of the business is recorded.
+    if role == Role.OFFICER and source == ObservationSource.FOLLOWUP:
+        return ObservationSource.FOLLOWUP
     raise PermissionDenied(_("Only centre staff and the founder record observations."))
 
 
@@ -408,6 +414,9 @@ def record_observation(
         snapshot(observation),
         region_code=business.region_code,
     )
+    if business.status == BusinessStatus.CLOSED and business.closed_on is not None:
+        followup_hooks.subject_ended("business", business.id, ended_on=business.closed_on)
+    followup_hooks.observation_recorded(observation, actor)
     return observation
 
 

@@ -8,7 +8,8 @@ enrollments; founder ids are assigned here, so no RETURNING is needed, and nothi
 founder is kept once its batch is written except its ID number's digits (to keep them
 unique). Businesses are planned from the founders read back in id ranges, the same way.
 Like a job, the seed commits per stage (catalogue, each batch, accounts and library, each
-business batch, incubation, each month of loan history and the audit entry), so a large
+business batch, incubation, each month of loan history, each day of follow-up history and
+the audit entry), so a large
 run never holds one huge transaction. The same seed and `as_of` give the same data. Loans
 go through the loan operations one by one (`demo.loans`), so their number is capped.
 """
@@ -33,6 +34,7 @@ from app.core.db import utcnow
 from app.core.permissions import Role
 from app.demo.bulk import insert_rows, move_id_sequence_past
 from app.demo.businesses import write_businesses
+from app.demo.followups import write_followup_history
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
 from app.demo.incubation import ResidentPool, write_incubation
 from app.demo.library import write_library
@@ -182,6 +184,11 @@ def seed_demo_data(
         showcase_founder_id=showcase_id,
         demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
     )
+    followup_counts = write_followup_history(
+        _random_stream(seed, "followups"),
+        as_of=as_of,
+        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
+    )
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,
@@ -192,6 +199,7 @@ def seed_demo_data(
         **business_counts,
         **incubation_counts,
         **loan_counts,
+        **followup_counts,
         "accounts": len(summary.logins),
     }
     record_audit(None, "demo.seed", ("demo", None), None, {"as_of": as_of, **summary.counts})

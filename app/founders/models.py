@@ -64,8 +64,9 @@ class Founder(Base):
     follow-up) points back here, so one id links intake to every outcome."""
 
     __tablename__ = "founder"
-    # The last four characters would complete a masked number in the audit log.
-    __audit_exclude__ = ("id_number_last4",)
+    # The last four characters would complete a masked number in the audit log; the
+    # lost-to-follow-up flag is derived by the follow-up job, not a change anyone makes.
+    __audit_exclude__ = ("id_number_last4", "lost_to_follow_up_on")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))

@@ -13,6 +13,7 @@ from app.auth.models import User
 from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.founders.models import Founder
 from app.founders.rules import FOUNDER_FIELDS, check_founder
 from app.regions.queries import region_codes_in_scope
@@ -132,6 +133,8 @@ def update_founder(actor: Any, founder: Founder, *, as_of: date, **changes: Any)
         )
     if "region_code" in changed:
         _move_account_with_founder(actor, founder)
+    if {"registered_on", "region_code"} & set(changed):
+        followup_hooks.anchor_changed("founder", founder.id, as_of=as_of)
     return founder
 
 

@@ -47,6 +47,7 @@ from app.core.errors import Conflict, PermissionDenied, ValidationFailed
 from app.core.permissions import Role, scoped
 from app.core.validators import contains_nul
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.incubation.models import BaseKind, IncubationBase, Residency, ResidencyOutcome
 from app.regions.queries import region_codes_in, region_codes_in_scope
 
@@ -518,4 +519,5 @@ def end_residency(
         after,
         region_code=residency.base.region_code,
     )
+    followup_hooks.anchor_changed("residency", residency.id, as_of=as_of)
     return residency

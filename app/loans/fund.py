@@ -32,6 +32,7 @@ from app.core.audit import record_audit, snapshot
 from app.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from app.core.permissions import Role
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.integrity.models import EventKind, EventSource
 from app.integrity.operations import record_event
 from app.loans.lifecycle import LoanAction, move, status_label
@@ -353,6 +354,8 @@ def compensate_loan(actor: Any, loan: Loan, values: dict[str, Any], *, as_of: da
     loan.compensated_amount = clean["amount"]
     loan.compensated_on = clean["entry_on"]
     db.session.flush()
+    # Handed to the guarantee fund: no longer serviced, so no more usage visits.
+    followup_hooks.subject_ended("loan", loan.id, ended_on=loan.compensated_on)
     record_event(
         loan.founder_id,
         EventKind.COMPENSATED,

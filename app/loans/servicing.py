@@ -16,6 +16,7 @@ from sqlalchemy.orm import aliased
 
 from app.core.audit import record_audit
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.integrity.models import EventKind, EventSource, IntegrityEvent
 from app.integrity.operations import record_event
 from app.loans.allocation import (
@@ -198,6 +199,8 @@ def _close_or_reopen(
         loan.closed_on = _last_payment_on(loan.id)
         loan.days_past_due, loan.bucket = 0, bucket_for(0)
         record_audit(actor, "loan.close", loan, before, _status_snapshot(loan))
+        if loan.closed_on is not None:
+            followup_hooks.subject_ended("loan", loan.id, ended_on=loan.closed_on)
         if all(
             row.paid_off_on is not None and row.paid_off_on <= row.due_on
             for row in installments

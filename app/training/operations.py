@@ -36,9 +36,18 @@ from app.core.errors import Conflict, ValidationFailed
 from app.core.permissions import scoped
 from app.core.validators import contains_nul
 from app.extensions import db
+from app.followups import hooks as followup_hooks
 from app.founders.models import Founder
 from app.regions.queries import get_region, region_codes_in_scope
-from app.training.models import Cohort, Course, CourseKind, Enrollment, Institution, TrainingResult
+from app.training.models import (
+    ENTREPRENEURSHIP_KINDS,
+    Cohort,
+    Course,
+    CourseKind,
+    Enrollment,
+    Institution,
+    TrainingResult,
+)
 
 COURSE_CODE = re.compile(r"[A-Z0-9][A-Z0-9._-]{0,19}")
 MAX_CAPACITY = 1000
@@ -433,11 +442,11 @@ def record_result(
         raise ValidationFailed(errors)
     if certificate is not None and _certificate_holder(certificate, [enrollment.id]) is not None:
         raise Conflict(_certificate_taken_message(certificate))
-    _record_rows(actor, [(enrollment, row)])
+    _record_rows(actor, [(enrollment, row)], as_of=as_of)
     return enrollment
 
 
-def _record_rows(actor: Any, rows: list[tuple[Enrollment, ResultRow]]) -> int:
+def _record_rows(actor: Any, rows: list[tuple[Enrollment, ResultRow]], *, as_of: date) -> int:
     """Apply already validated rows and audit each changed enrollment; returns how many."""
     changes = []
     befores = {}
@@ -459,6 +468,16 @@ def _record_rows(actor: Any, rows: list[tuple[Enrollment, ResultRow]]) -> int:
             after,
             region_code=enrollment.cohort.region_code,
         )
+    # A result or completion day of entrepreneurship training moves (or removes) the
+    # anchor of the founder's post-training follow-ups.
+    anchors_moved = {
+        enrollment.founder_id
+        for enrollment, values in changes
+        if {"result", "completed_on"} & set(values)
+        and enrollment.cohort.course.kind in ENTREPRENEURSHIP_KINDS
+    }
+    for founder_id in sorted(anchors_moved):
+        followup_hooks.anchor_changed("founder", founder_id, as_of=as_of)
     return len(changes)
 
 
@@ -522,4 +541,4 @@ def record_roster_results(
                 ]
     if errors:
         raise ValidationFailed(errors)
-    return _record_rows(actor, accepted)
+    return _record_rows(actor, accepted, as_of=as_of)

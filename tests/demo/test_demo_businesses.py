@@ -31,6 +31,7 @@ from app.demo.businesses import (
 from app.demo.incubation import DEMO_BASES, PlannedBase, plan_residencies, usable_units
 from app.demo.seed import DEMO_ACCOUNTS, SeedSummary, seed_demo_data
 from app.extensions import db
+from app.followups.models import FollowupTask
 from app.founders.models import Founder
 from app.incubation.models import IncubationBase, Residency
 from app.library.models import LibraryAdoption, LibraryProject
@@ -474,11 +475,20 @@ def test_the_summary_counts_what_was_written(seeded):
     counts = seeded.summary.counts
     for key, model in (
         ("businesses", Business),
-        ("observations", Observation),
         ("incubation_bases", IncubationBase),
         ("residencies", Residency),
     ):
         assert counts[key] == db.session.scalar(select(func.count()).select_from(model))
+    # The business stage's own observations; the follow-up history adds its findings later.
+    found_at_followups = select(FollowupTask.observation_id).where(
+        FollowupTask.observation_id.is_not(None)
+    )
+    written = (
+        select(func.count())
+        .select_from(Observation)
+        .where(Observation.id.not_in(found_at_followups))
+    )
+    assert counts["observations"] == db.session.scalar(written)
     pending = (
         select(func.count()).select_from(Observation).where(Observation.review_state == "pending")
     )

@@ -1,0 +1,227 @@
+"""Demo follow-up history (SPEC §11, §12): the daily job replayed over the last weeks,
+with centre staff working their queues in between.
+
+The seed runs the real daily job (`scheduler.runner.run_job`) for each of the last
+HISTORY_DAYS days and for `as_of`, so tasks are planned, missed and flagged, loans swept
+and reminders sent exactly as the scheduler would have done; the job_run records show on
+the admin's jobs page. Between runs, each province's staff (the demo logins in Hainan,
+accounts with a password nobody knows elsewhere) complete most tasks through the real
+operations — on the due day or a few days late, with findings that fit the business —
+record a failed phone call now and then, and never reach a few founders, who end up lost
+to follow-up. One loan-usage check finds the money used otherwise, waiting for an
+officer's confirmation. Reminders older than yesterday are marked read, as if the demo
+users had looked at them; today's stay unread so the bell shows a count.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import Iterable
+from datetime import date, timedelta
+from decimal import Decimal
+from random import Random
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.auth.models import User
+from app.auth.passwords import hash_password
+from app.businesses.models import Business
+from app.core.db import utcnow
+from app.core.errors import DomainError
+from app.core.permissions import Role
+from app.demo.businesses import region_infos
+from app.extensions import db
+from app.followups import operations
+from app.followups.models import Channel, Employment, FollowupTask, TaskKind, TaskStatus
+from app.followups.queries import get_subject
+from app.notifications.models import Notification
+from app.scheduler.models import RunTrigger
+from app.scheduler.runner import run_job
+
+logger = logging.getLogger(__name__)
+
+HISTORY_DAYS = 60
+HOLDER = "demo seed"
+# Chance that staff work an open task on a given day: on its due day, and later.
+WORK_ON_DUE_DAY = 0.45
+WORK_LATER = 0.12
+# Of the worked tasks, the share where the phone rang out (an attempt; the task stays open).
+NOBODY_ANSWERED = 0.12
+# Founders nobody reaches: every task of theirs is only ever an unanswered call.
+UNREACHABLE_SHARE = 0.05
+INTAKE_PACKAGE = ["career_guidance", "lead", "lead", "lead", "training_offer"]
+
+
+class FollowupDesk:
+    """Who works the queue in each province: staff for most tasks, an officer for loan usage."""
+
+    def __init__(self, demo_usernames: Iterable[str]) -> None:
+        self.regions = region_infos()
+        names = list(demo_usernames)
+        self.users: dict[tuple[str, str], User] = {}
+        for user in db.session.scalars(select(User).where(User.active.is_(True))):
+            if user.role in (Role.STAFF, Role.OFFICER) and user.region_code == self._province(
+                user.region_code
+            ):
+                known = self.users.get((user.role, user.region_code))
+                if known is None or user.username in names:
+                    self.users[(user.role, user.region_code)] = user
+        self._password_hash: str | None = None
+
+    def _province(self, region_code: str) -> str:
+        return self.regions[region_code].province_code
+
+    def worker_for(self, task: FollowupTask) -> User:
+        """The province's officer for loan usage, its staff for everything else."""
+        role = Role.OFFICER if task.kind == TaskKind.LOAN_USAGE else Role.STAFF
+        province = self._province(task.region_code)
+        user = self.users.get((role.value, province))
+        if user is None:
+            user = self._add(role, province)
+            self.users[(role.value, province)] = user
+        return user
+
+    def _add(self, role: Role, province: str) -> User:
+        if self._password_hash is None:
+            self._password_hash = hash_password(secrets.token_urlsafe(32))
+        user = User(
+            username=f"{role.value}.{province}",
+            display_name=f"{self.regions[province].short_name}",
+            password_hash=self._password_hash,
+            role=role.value,
+            region_code=province,
+            active=True,
+            session_version=1,
+        )
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+
+def write_followup_history(
+    rng: Random, *, as_of: date, demo_usernames: Iterable[str]
+) -> dict[str, int]:
+    """Replay the daily job over the last HISTORY_DAYS days and today, working the queues
+    in between; answer the counts of tasks by status."""
+    desk = FollowupDesk(demo_usernames)
+    unreachable: set[int] = set()
+    misuse_found = False
+    first = as_of - timedelta(days=HISTORY_DAYS)
+    day = first
+    while day <= as_of:
+        run = run_job("daily", day, trigger=RunTrigger.CATCH_UP, holder=HOLDER)
+        if run.status != "succeeded":
+            logger.warning("demo daily job for %s failed: %s", day, run.error)
+        if day < as_of:
+            misuse_found = _work_the_queue(rng, day, desk, unreachable, misuse_found)
+            db.session.commit()
+        day += timedelta(days=1)
+    _mark_old_notifications_read(as_of)
+    db.session.commit()
+    return _task_counts()
+
+
+def _work_the_queue(
+    rng: Random, day: date, desk: FollowupDesk, unreachable: set[int], misuse_found: bool
+) -> bool:
+    open_tasks = db.session.scalars(
+        select(FollowupTask)
+        .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_on <= day)
+        .order_by(FollowupTask.due_on, FollowupTask.id)
+    ).all()
+    for task in open_tasks:
+        chance = WORK_ON_DUE_DAY if task.due_on == day else WORK_LATER
+        if rng.random() >= chance:
+            continue
+        if task.founder_id not in unreachable and rng.random() < UNREACHABLE_SHARE:
+            unreachable.add(task.founder_id)
+        worker = desk.worker_for(task)
+        if task.founder_id in unreachable or rng.random() < NOBODY_ANSWERED:
+            _attempt(worker, task, day)
+            continue
+        fund_ok = True
+        if task.kind == TaskKind.LOAN_USAGE and not misuse_found:
+            fund_ok = False
+            misuse_found = True
+        _complete(rng, worker, task, day, fund_usage_ok=fund_ok)
+    return misuse_found
+
+
+def _attempt(worker: User, task: FollowupTask, day: date) -> None:
+    try:
+        with db.session.begin_nested():
+            operations.record_attempt(
+                worker,
+                task,
+                {"attempted_on": day, "channel": Channel.PHONE.value, "note": "电话无人接听"},
+                as_of=day,
+            )
+    except DomainError as error:
+        logger.debug("demo attempt on follow-up %s refused: %s", task.id, error)
+
+
+def _complete(
+    rng: Random, worker: User, task: FollowupTask, day: date, *, fund_usage_ok: bool
+) -> None:
+    values: dict[str, Any] = {
+        "done_on": day,
+        "channel": Channel.VISIT.value if rng.random() < 0.3 else Channel.PHONE.value,
+        "note": "",
+    }
+    values |= _findings(rng, task, fund_usage_ok=fund_usage_ok)
+    try:
+        with db.session.begin_nested():
+            operations.complete_task(worker, task, values, as_of=day)
+    except DomainError as error:
+        # A finding the business's history refuses (say, an older observation than its
+        # latest): staff would call again; the demo records the call as unanswered.
+        logger.debug("demo follow-up %s not completed: %s", task.id, error)
+        _attempt(worker, task, day)
+
+
+def _findings(rng: Random, task: FollowupTask, *, fund_usage_ok: bool) -> dict[str, Any]:
+    kind = TaskKind(task.kind)
+    if kind is TaskKind.INTAKE_SERVICES:
+        return {"services": list(INTAKE_PACKAGE)}
+    if kind is TaskKind.POST_TRAINING:
+        has_business = db.session.scalar(
+            select(Business.id).where(Business.founder_id == task.founder_id).limit(1)
+        )
+        if has_business:
+            return {"employment": Employment.SELF_EMPLOYED.value}
+        employed = rng.random() < 0.5
+        return {"employment": (Employment.EMPLOYED if employed else Employment.UNEMPLOYED).value}
+    if kind is TaskKind.LOAN_USAGE:
+        return {"fund_usage_ok": fund_usage_ok}
+    if kind in (TaskKind.BUSINESS, TaskKind.INCUBATION_EXIT):
+        subject = get_subject(task)
+        business = subject if isinstance(subject, Business) else getattr(subject, "business", None)
+        if business is None:
+            return {}
+        employees = max(0, business.employees + rng.choice((-1, 0, 0, 0, 1, 1, 2)))
+        revenue = Decimal(rng.randrange(60, 900) * 100)
+        return {
+            "business_status": business.status,
+            "employees": employees,
+            "monthly_revenue": revenue,
+        }
+    return {}
+
+
+def _mark_old_notifications_read(as_of: date) -> None:
+    db.session.execute(
+        update(Notification)
+        .where(Notification.created_on < as_of - timedelta(days=1), Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )
+
+
+def _task_counts() -> dict[str, int]:
+    counts = dict(
+        db.session.execute(
+            select(FollowupTask.status, db.func.count()).group_by(FollowupTask.status)
+        ).all()
+    )
+    return {f"follow-ups {status}": counts.get(status.value, 0) for status in TaskStatus}

@@ -1,0 +1,156 @@
+"""The monthly KPI snapshot (SPEC §12): each region's figures as of a date, for trend charts.
+
+Until the KPI engine of SPEC §11 lands (issue 8), a snapshot stores counts and sums that
+need no modelling choices: founders registered, entrepreneurship passes, businesses opened
+and operating with their jobs, loans disbursed and outstanding, follow-ups due, done and
+missed, founders lost to follow-up. Each figure is one GROUP BY over its table (records
+dated after `as_of` are left out); a province's figures are its own plus its cities'. A
+rerun for the same date replaces that date's rows, so the step is safe to run twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, delete, func, insert, select
+
+from app.businesses.models import Business, BusinessStatus
+from app.core.sql import as_date
+from app.extensions import db
+from app.followups.models import FollowupTask, TaskStatus
+from app.founders.models import Founder
+from app.loans.models import SERVICED_STATUSES, Loan
+from app.regions.models import Region
+from app.reports.models import KpiSnapshot
+from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
+
+logger = logging.getLogger(__name__)
+
+# Figures kept as money (strings with 2 decimals in the JSON); the rest are counts.
+MONEY_FIGURES = ("loans_disbursed_amount", "loans_outstanding_principal")
+
+
+def snapshot_kpis(as_of: date) -> dict[str, int]:
+    """Store every region's figures as of `as_of`; returns counts for the job record."""
+    per_region: dict[str, dict[str, Any]] = defaultdict(dict)
+    for figure, stmt in _figure_queries(as_of):
+        for region_code, value in db.session.execute(stmt):
+            per_region[region_code][figure] = value
+    rows = _with_provinces(per_region)
+    db.session.execute(delete(KpiSnapshot).where(KpiSnapshot.as_of == as_of))
+    if rows:
+        db.session.execute(
+            insert(KpiSnapshot),
+            [
+                {"region_code": code, "as_of": as_of, "figures": _as_json(figures)}
+                for code, figures in sorted(rows.items())
+            ],
+        )
+    db.session.flush()
+    logger.info("KPI snapshot for %s: %s regions", as_of, len(rows))
+    return {"regions": len(rows)}
+
+
+def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
+    day = as_date(as_of)
+    yield (
+        "founders_registered",
+        select(Founder.region_code, func.count())
+        .where(Founder.registered_on <= day)
+        .group_by(Founder.region_code),
+    )
+    yield (
+        "entrepreneurship_passed",
+        select(Founder.region_code, func.count(func.distinct(Enrollment.founder_id)))
+        .join(Founder, Founder.id == Enrollment.founder_id)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .join(Course, Course.id == Cohort.course_id)
+        .where(
+            Enrollment.result == TrainingResult.PASSED,
+            Enrollment.completed_on <= day,
+            Course.kind.in_([kind.value for kind in ENTREPRENEURSHIP_KINDS]),
+        )
+        .group_by(Founder.region_code),
+    )
+    yield (
+        "businesses_opened",
+        select(Business.region_code, func.count())
+        .where(Business.opened_on <= day)
+        .group_by(Business.region_code),
+    )
+    operating = (Business.opened_on <= day, Business.status == BusinessStatus.OPERATING)
+    yield (
+        "businesses_operating",
+        select(Business.region_code, func.count()).where(*operating).group_by(Business.region_code),
+    )
+    yield (
+        "jobs",
+        select(Business.region_code, func.coalesce(func.sum(Business.employees), 0))
+        .where(*operating)
+        .group_by(Business.region_code),
+    )
+    disbursed = (Loan.disbursed_on.is_not(None), Loan.disbursed_on <= day)
+    yield (
+        "loans_disbursed_count",
+        select(Loan.region_code, func.count()).where(*disbursed).group_by(Loan.region_code),
+    )
+    yield (
+        "loans_disbursed_amount",
+        select(Loan.region_code, func.sum(Loan.amount))
+        .where(*disbursed)
+        .group_by(Loan.region_code),
+    )
+    yield (
+        "loans_outstanding_principal",
+        select(Loan.region_code, func.sum(Loan.outstanding_principal))
+        .where(*disbursed, Loan.status.in_([status.value for status in SERVICED_STATUSES]))
+        .group_by(Loan.region_code),
+    )
+    due = FollowupTask.due_on <= day
+    for figure, condition in (
+        ("followups_due", FollowupTask.status != TaskStatus.CANCELLED),
+        ("followups_done", FollowupTask.status == TaskStatus.DONE),
+        ("followups_missed", FollowupTask.status == TaskStatus.MISSED),
+    ):
+        yield (
+            figure,
+            select(FollowupTask.region_code, func.count())
+            .where(due, condition)
+            .group_by(FollowupTask.region_code),
+        )
+    yield (
+        "founders_lost",
+        select(Founder.region_code, func.count())
+        .where(Founder.lost_to_follow_up_on.is_not(None), Founder.lost_to_follow_up_on <= day)
+        .group_by(Founder.region_code),
+    )
+
+
+def _with_provinces(per_region: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Each city's own figures, and each province's own plus its cities'."""
+    parents = dict(db.session.execute(select(Region.code, Region.parent_code)).all())
+    rows: dict[str, dict[str, Any]] = defaultdict(dict)
+    for region_code, figures in per_region.items():
+        targets = [region_code]
+        if parents.get(region_code):
+            targets.append(parents[region_code])
+        for target in targets:
+            for figure, value in figures.items():
+                rows[target][figure] = rows[target].get(figure, 0) + (value or 0)
+    return rows
+
+
+def _as_json(figures: dict[str, Any]) -> dict[str, Any]:
+    """Counts as integers, money as strings with 2 decimals (never floats in JSON)."""
+    out: dict[str, Any] = {}
+    for figure, value in sorted(figures.items()):
+        if figure in MONEY_FIGURES:
+            out[figure] = f"{Decimal(value):.2f}"
+        else:
+            out[figure] = int(value)
+    return out

@@ -1,0 +1,115 @@
+"""The monthly KPI snapshot: per-region counts, provinces summing their cities, records
+dated after as_of left out, and a rerun for the same date replacing, not adding."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.followups.models import FollowupTask
+from app.reports.jobs import snapshot_kpis
+from app.reports.models import KpiSnapshot
+from tests.businesses.factories import make_business
+from tests.factories import make_founder
+from tests.loans.factories import make_loan
+
+AS_OF = date(2026, 6, 1)
+
+
+def figures(region_code: str, as_of: date = AS_OF) -> dict:
+    return db.session.scalars(
+        select(KpiSnapshot.figures).where(
+            KpiSnapshot.region_code == region_code, KpiSnapshot.as_of == as_of
+        )
+    ).one()
+
+
+def add_task(founder, status: str, due_on: date, **fields) -> None:
+    done_on = due_on if status == "done" else None
+    closed_on = None if status == "open" else due_on
+    db.session.add(
+        FollowupTask(
+            kind="intake_contact",
+            subject_type="founder",
+            subject_id=founder.id,
+            founder_id=founder.id,
+            sequence=fields.pop("sequence", 1),
+            due_on=due_on,
+            status=status,
+            region_code=founder.region_code,
+            done_on=done_on,
+            closed_on=closed_on,
+            **fields,
+        )
+    )
+    db.session.flush()
+
+
+def test_counts_per_city_and_province_sums(db_session):
+    haikou = make_founder(region_code="460100", registered_on=date(2026, 1, 5))
+    sanya = make_founder(region_code="460200", registered_on=date(2026, 2, 5))
+    make_founder(region_code="460200", registered_on=date(2026, 7, 1))  # after as_of
+    make_business(haikou, opened_on=date(2026, 3, 1), employees_at_opening=3)
+    make_business(sanya, opened_on=date(2026, 4, 1), employees_at_opening=2)
+    make_business(
+        sanya,
+        opened_on=date(2026, 5, 1),
+        employees_at_opening=1,
+        status="closed",
+        closed_on=date(2026, 5, 20),
+    )
+    make_loan(region_code="460200", amount=Decimal("50000.00"), disbursed_on=date(2026, 2, 10))
+    add_task(haikou, "done", date(2026, 1, 6))
+    add_task(sanya, "missed", date(2026, 2, 6))
+    add_task(sanya, "open", date(2026, 6, 20), sequence=2)  # not due by as_of
+
+    counts = snapshot_kpis(AS_OF)
+
+    haikou_figures = figures("460100")
+    sanya_figures = figures("460200")
+    province = figures("460000")
+    assert haikou_figures["founders_registered"] == 1
+    assert sanya_figures["founders_registered"] == 2  # the loan's founder too, not the later one
+    assert province["founders_registered"] == 3
+    assert sanya_figures["businesses_opened"] == 2
+    assert sanya_figures["businesses_operating"] == 1
+    assert province["jobs"] == 5
+    assert sanya_figures["loans_disbursed_count"] == 1
+    assert sanya_figures["loans_disbursed_amount"] == "50000.00"
+    assert province["loans_disbursed_amount"] == "50000.00"
+    assert province["followups_due"] == 2
+    assert province["followups_done"] == 1
+    assert province["followups_missed"] == 1
+    assert counts["regions"] >= 3
+
+
+def test_rerun_replaces_the_same_date(db_session):
+    make_founder(region_code="460100", registered_on=date(2026, 1, 5))
+    snapshot_kpis(AS_OF)
+    first = db.session.execute(
+        select(KpiSnapshot.region_code, KpiSnapshot.figures).where(KpiSnapshot.as_of == AS_OF)
+    ).all()
+    snapshot_kpis(AS_OF)
+    second = db.session.execute(
+        select(KpiSnapshot.region_code, KpiSnapshot.figures).where(KpiSnapshot.as_of == AS_OF)
+    ).all()
+    assert sorted(first) == sorted(second)
+    make_founder(region_code="460100", registered_on=date(2026, 5, 5))
+    snapshot_kpis(AS_OF)
+    assert figures("460100")["founders_registered"] == 2
+    rows = db.session.scalars(
+        select(KpiSnapshot).where(KpiSnapshot.as_of == AS_OF, KpiSnapshot.region_code == "460100")
+    ).all()
+    assert len(rows) == 1
+
+
+def test_earlier_snapshot_ignores_later_records(db_session):
+    make_founder(region_code="460100", registered_on=date(2026, 1, 5))
+    make_founder(region_code="460100", registered_on=date(2026, 3, 5))
+    snapshot_kpis(date(2026, 2, 1))
+    snapshot_kpis(date(2026, 4, 1))
+    assert figures("460100", date(2026, 2, 1))["founders_registered"] == 1
+    assert figures("460100", date(2026, 4, 1))["founders_registered"] == 2
