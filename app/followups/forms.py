@@ -43,12 +43,12 @@ KIND_LABELS = {
     TaskKind.INTAKE_CONTACT: _l("Intake contact"),
     TaskKind.INTAKE_SERVICES: _l("Intake services"),
     TaskKind.POST_TRAINING: _l("After training"),
-    TaskKind.BUSINESS: _l("Business"),
+    TaskKind.BUSINESS: _l("Business follow-up"),
     TaskKind.LOAN_USAGE: _l("Loan usage"),
     TaskKind.INCUBATION_EXIT: _l("After incubation"),
 }
 STATUS_LABELS = {
-    TaskStatus.OPEN: _l("Open"),
+    TaskStatus.OPEN: _l("To do"),
     TaskStatus.DONE: _l("Done"),
     TaskStatus.MISSED: _l("Missed"),
     TaskStatus.CANCELLED: _l("Cancelled"),
@@ -376,7 +376,7 @@ class MisuseDecisionForm(AppForm):
     """decision (confirm or dismiss), note: an officer on a misuse finding."""
 
     decision = SelectField(
-        _l("Decision"),
+        _l("Officer's decision"),
         choices=lambda: [
             SelectChoice("confirm", str(_l("Confirm misuse"))),
             SelectChoice("dismiss", str(_l("Dismiss"))),

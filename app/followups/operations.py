@@ -32,6 +32,7 @@ from datetime import date
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from app.core.audit import record_audit, snapshot
@@ -87,6 +88,14 @@ def _require_worker(actor: Any, task: FollowupTask) -> None:
         raise PermissionDenied(_("Only centre staff and officers work follow-ups."))
     if not is_task_in_scope(actor, task.id):
         raise PermissionDenied(_("This follow-up is outside your area."))
+
+
+# What a Conflict says when an item of the intake package is recorded a second time.
+PACKAGE_FULL = {
+    ServiceItem.CAREER_GUIDANCE: _l("The package already has its career guidance."),
+    ServiceItem.LEAD: _l("The package already has its three project or job leads."),
+    ServiceItem.TRAINING_OFFER: _l("The package already has its training offer."),
+}
 
 
 def _lock(task: FollowupTask) -> None:
@@ -402,13 +411,7 @@ def _add_service_item(
             "services", _("Choose career guidance, a lead or a training offer.")
         )
     if service_item_counts(task.id).get(item, 0) >= SERVICE_PACKAGE[item]:
-        raise Conflict(
-            _(
-                "The package already has its %(n)s × %(item)s.",
-                n=SERVICE_PACKAGE[item],
-                item=item,
-            )
-        )
+        raise Conflict(str(PACKAGE_FULL[ServiceItem(item)]))
     service = FollowupServiceItem(
         task_id=task.id,
         item=item,

@@ -40,7 +40,7 @@ KIND_LABELS = {
     TaskKind.INTAKE_CONTACT: _l("Intake contact"),
     TaskKind.INTAKE_SERVICES: _l("Intake services"),
     TaskKind.POST_TRAINING: _l("After training"),
-    TaskKind.BUSINESS: _l("Business"),
+    TaskKind.BUSINESS: _l("Business follow-up"),
     TaskKind.LOAN_USAGE: _l("Loan usage"),
     TaskKind.INCUBATION_EXIT: _l("After incubation"),
 }

@@ -22,7 +22,7 @@ def unit_choices() -> list[SelectChoice]:
 class PlanForm(AppForm):
     """One kind's schedule; the rules are plan.plan_errors, so one answer names every field."""
 
-    unit = SelectField(_l("Unit"), choices=unit_choices, validators=[InputRequired()])
+    unit = SelectField(_l("Counted in"), choices=unit_choices, validators=[InputRequired()])
     offsets = StringField(
         _l("Offsets"),
         filters=[strip],

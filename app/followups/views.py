@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
@@ -71,7 +72,7 @@ def sequence_label(task: FollowupTask) -> str:
     if unit == PlanUnit.MONTHS:
         return _("%(n)s-month", n=offset)
     if unit == PlanUnit.WORKING_DAYS:
-        return _("%(n)s working days", n=offset)
+        return ngettext("%(num)s working day", "%(num)s working days", offset)
     return _("day %(n)s", n=offset)
 
 

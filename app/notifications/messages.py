@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.routing import BuildError
 
 from app.core.db import format_money
@@ -62,14 +63,15 @@ def title_and_text(kind: str, params: dict[str, Any]) -> tuple[str, str]:
     params = params or {}
     if kind == NotificationKind.FOLLOWUPS_DUE:
         return _("Follow-ups due"), _(
-            "%(due_today)s follow-ups are due today and %(overdue)s are overdue.",
+            "Follow-ups due today: %(due_today)s; overdue: %(overdue)s.",
             due_today=_int(params, "due_today"),
             overdue=_int(params, "overdue"),
         )
     if kind == NotificationKind.INSTALLMENTS_DUE:
-        return _("Installments due within 7 days"), _(
-            "%(count)s installments totalling %(total)s yuan are due by %(until)s.",
-            count=_int(params, "count"),
+        return _("Installments due within 7 days"), ngettext(
+            "%(num)s installment totalling %(total)s yuan is due by %(until)s.",
+            "%(num)s installments totalling %(total)s yuan are due by %(until)s.",
+            _int(params, "count"),
             total=fen_to_yuan(params.get("total_fen")),
             until=_text(params, "until"),
         )

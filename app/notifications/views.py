@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from app.core.pagination import paginate, read_page_request_or_first
@@ -62,5 +62,8 @@ def mark_all_read() -> Any:
     """Mark every notification of the user read."""
     count = operations.mark_all_read(current_user)
     db.session.commit()
-    flash(_("%(count)s notifications marked read.", count=count), "success")
+    flash(
+        ngettext("%(num)s notification marked read.", "%(num)s notifications marked read.", count),
+        "success",
+    )
     return redirect(url_for("notifications.index"))

@@ -17,10 +17,10 @@ from app.scheduler.registry import Cadence, job_names
 STATUS_LABELS = {
     RunStatus.RUNNING: _l("Running"),
     RunStatus.SUCCEEDED: _l("Succeeded"),
-    RunStatus.FAILED: _l("Failed"),
+    RunStatus.FAILED: _l("Failed with an error"),
 }
 TRIGGER_LABELS = {
-    RunTrigger.SCHEDULE: _l("Schedule"),
+    RunTrigger.SCHEDULE: _l("On schedule"),
     RunTrigger.CATCH_UP: _l("Catch-up"),
     RunTrigger.MANUAL: _l("By hand"),
 }

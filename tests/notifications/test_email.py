@@ -106,7 +106,7 @@ def test_message_is_in_the_readers_language(smtp):
     email_pending(AS_OF)
     [message] = smtp.messages()
     assert message["Subject"] == "Follow-ups due"
-    assert "3 follow-ups are due today and 0 are overdue." in message.get_content()
+    assert "Follow-ups due today: 3; overdue: 0." in message.get_content()
 
 
 def test_unreachable_server_fails_the_step_and_keeps_everything(smtp):

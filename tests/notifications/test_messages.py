@@ -11,7 +11,7 @@ CASES = {
     "followups_due": (
         {"due_today": 2, "overdue": 1},
         "Follow-ups due",
-        "2 follow-ups are due today and 1 are overdue.",
+        "Follow-ups due today: 2; overdue: 1.",
     ),
     "installments_due": (
         {"count": 3, "total_fen": 1234550, "until": "2026-03-12"},

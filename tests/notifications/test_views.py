@@ -55,8 +55,8 @@ def test_list_newest_first_with_text_links_and_unread_marked(client, login_as, a
     older.read_at = older.created_at
     [newer_id] = ids(newer)
     html = client.get("/notifications/", headers=EN).get_data(as_text=True)
-    assert html.index("4 follow-ups are due today and 2 are overdue.") < html.index(
-        "1 follow-ups are due today and 0 are overdue."
+    assert html.index("Follow-ups due today: 4; overdue: 2.") < html.index(
+        "Follow-ups due today: 1; overdue: 0."
     )
     assert html.count('data-read="false"') == 1
     assert html.count('data-read="true"') == 1
