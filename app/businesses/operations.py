@@ -414,9 +414,10 @@ def record_observation(
         snapshot(observation),
         region_code=business.region_code,
     )
+    # A founder's report completes its follow-up first; a closure then cancels the rest.
+    followup_hooks.observation_recorded(observation, actor)
     if business.status == BusinessStatus.CLOSED and business.closed_on is not None:
         followup_hooks.subject_ended("business", business.id, ended_on=business.closed_on)
-    followup_hooks.observation_recorded(observation, actor)
     return observation
 
 

@@ -23,7 +23,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import html_params
 
 from app.businesses.models import BusinessStatus
@@ -437,6 +437,15 @@ class TaskFilterForm(AppForm):
         validators=[Optional(), Length(max=20)],
         description=_l('"me", "unassigned" or a user id.'),
     )
+
+    def validate_assignee(self, field: StringField) -> None:
+        """Only "me", "unassigned" or an id a row can have (ASCII digits, 32-bit)."""
+        value = field.data or ""
+        if value in ("", "me", "unassigned"):
+            return
+        if not (value.isascii() and value.isdigit() and 1 <= int(value) <= MAX_ID):
+            raise ValidationError(_l('Give "me", "unassigned" or a user id.'))
+
     founder_id = IntegerField(
         _l("Founder"), validators=[Optional(), NumberRange(min=1, max=MAX_ID)]
     )

@@ -19,11 +19,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
+
 from app.businesses.models import Observation, ObservationSource
 from app.extensions import db
 from app.followups import planning
-from app.followups.models import SubjectType
+from app.followups.models import SubjectType, TaskKind
 from app.followups.plan import get_plans
+from app.incubation.models import Residency
 
 
 def anchor_changed(subject_type: SubjectType | str, subject_id: int, *, as_of: date) -> None:
@@ -32,7 +35,7 @@ def anchor_changed(subject_type: SubjectType | str, subject_id: int, *, as_of: d
     db.session.flush()
     plans = get_plans()
     for kind in planning.KINDS_OF_SUBJECT[subject]:
-        planning.cancel_tasks(kind, as_of, subject_id)
+        planning.cancel_tasks(kind, as_of, subject_id, plan=plans[kind])
         planning.replan_tasks(kind, plans[kind], subject_id)
         planning.plan_tasks(kind, plans[kind], as_of, subject_id)
     planning.forget_loaded_tasks()
@@ -44,6 +47,12 @@ def subject_ended(subject_type: SubjectType | str, subject_id: int, *, ended_on:
     db.session.flush()
     for kind in planning.KINDS_OF_SUBJECT[subject]:
         planning.cancel_tasks(kind, ended_on, subject_id)
+    if subject is SubjectType.BUSINESS:
+        # After-incubation visits are about the business too: they end with it.
+        for residency_id in db.session.scalars(
+            select(Residency.id).where(Residency.business_id == subject_id)
+        ):
+            planning.cancel_tasks(TaskKind.INCUBATION_EXIT, ended_on, residency_id)
     planning.forget_loaded_tasks()
 
 

@@ -33,7 +33,7 @@ def reconcile_followups(as_of: date) -> dict[str, int]:
     plans = get_plans()
     counts = {"cancelled": 0, "replanned": 0}
     for kind in TaskKind:
-        counts["cancelled"] += planning.cancel_tasks(kind, as_of)
+        counts["cancelled"] += planning.cancel_tasks(kind, as_of, plan=plans[kind])
         counts["replanned"] += planning.replan_tasks(kind, plans[kind])
     db.session.flush()
     planning.forget_loaded_tasks()

@@ -34,6 +34,7 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
+    case,
     exists,
     func,
     insert,
@@ -143,7 +144,11 @@ def subjects(kind: TaskKind, subject_id: int | None = None) -> Select:
                 Residency.ends_on.label("anchor"),
             )
             .join(Business, Business.id == Residency.business_id)
-            .where(Residency.ends_on.is_not(None))
+            .where(
+                Residency.ends_on.is_not(None),
+                # A closed business is what the visit would find: nothing left to ask.
+                Business.status != BusinessStatus.CLOSED.value,
+            )
         )
         return query if subject_id is None else query.where(Residency.id == subject_id)
     raise ValueError(kind)
@@ -162,6 +167,13 @@ def _ended_on(kind: TaskKind) -> Any:
         return (
             select(func.coalesce(Loan.closed_on, Loan.compensated_on, Loan.ended_on))
             .where(Loan.id == FollowupTask.subject_id)
+            .scalar_subquery()
+        )
+    if kind is TaskKind.INCUBATION_EXIT:
+        return (
+            select(Business.closed_on)
+            .join(Residency, Residency.business_id == Business.id)
+            .where(Residency.id == FollowupTask.subject_id)
             .scalar_subquery()
         )
     return literal(None)
@@ -289,6 +301,11 @@ def replan_tasks(kind: TaskKind, plan: KindPlan, subject_id: int | None = None) 
             due_on=due.c.due_on,
             founder_id=due.c.founder_id,
             region_code=due.c.region_code,
+            # A task moving to another region leaves its assignee, who may not see it.
+            assignee_id=case(
+                (FollowupTask.region_code != due.c.region_code, None),
+                else_=FollowupTask.assignee_id,
+            ),
             updated_at=utcnow(),
         )
         .execution_options(synchronize_session=False)
@@ -296,13 +313,19 @@ def replan_tasks(kind: TaskKind, plan: KindPlan, subject_id: int | None = None) 
     return result.rowcount or 0
 
 
-def cancel_tasks(kind: TaskKind, fallback_on: date, subject_id: int | None = None) -> int:
-    """Open tasks whose subject ended become cancelled, closed the day it ended."""
+def cancel_tasks(
+    kind: TaskKind, fallback_on: date, subject_id: int | None = None, plan: KindPlan | None = None
+) -> int:
+    """Open tasks whose subject ended become cancelled, closed the day it ended; with
+    `plan`, so do open tasks of sequences a shortened plan no longer has."""
     lasting = subjects(kind, subject_id).subquery("lasting")
+    gone = FollowupTask.subject_id.not_in(select(lasting.c.subject_id))
+    if plan is not None:
+        gone = or_(gone, FollowupTask.sequence > plan.last_sequence)
     conditions = [
         FollowupTask.kind == kind.value,
         FollowupTask.status == TaskStatus.OPEN.value,
-        FollowupTask.subject_id.not_in(select(lasting.c.subject_id)),
+        gone,
     ]
     if subject_id is not None:
         conditions.append(FollowupTask.subject_id == subject_id)

@@ -129,7 +129,7 @@ def _filtered(stmt: Select, user: Any, filters: TaskFilters) -> Select:
         stmt = stmt.where(FollowupTask.assignee_id == getattr(user, "id", None))
     elif filters.assignee == "unassigned":
         stmt = stmt.where(FollowupTask.assignee_id.is_(None))
-    elif filters.assignee and filters.assignee.isdigit():
+    elif filters.assignee and filters.assignee.isascii() and filters.assignee.isdigit():
         stmt = stmt.where(FollowupTask.assignee_id == int(filters.assignee))
     return stmt
 
@@ -343,3 +343,27 @@ def is_observation_linked(observation_id: int) -> bool:
     """True when some task was already completed by this observation."""
     stmt = select(FollowupTask.id).where(FollowupTask.observation_id == observation_id)
     return db.session.scalar(stmt.limit(1)) is not None
+
+
+def first_year_followup_on(founder_id: int) -> date | None:
+    """The day a follow-up first found one of the founder's businesses a year or more after
+    it opened: the journey's "12-month follow-up" milestone (whatever the plan's offsets)."""
+    from app.businesses.models import Business
+    from app.core.sql import add_months
+
+    return db.session.scalar(
+        select(func.min(FollowupTask.done_on))
+        .join(
+            Business,
+            and_(
+                FollowupTask.subject_type == SubjectType.BUSINESS,
+                FollowupTask.subject_id == Business.id,
+            ),
+        )
+        .where(
+            FollowupTask.founder_id == founder_id,
+            FollowupTask.kind == TaskKind.BUSINESS,
+            FollowupTask.status == TaskStatus.DONE,
+            FollowupTask.due_on >= add_months(Business.opened_on, 12),
+        )
+    )

@@ -1,49 +1,60 @@
-"""Who is lost to follow-up (SPEC §11): missed at the two latest resolved follow-ups.
+"""Who is lost to follow-up (SPEC §11): missed at two consecutive follow-ups.
 
-A founder's resolved tasks are those done or missed, latest due first (then latest
-made). When the two latest are both missed, the founder is lost since the later one's
-closed_on — or since an earlier day already on record — until a later follow-up (or a
-missed one completed late) is done. Cancelled and open tasks do not count either way.
+"Consecutive" is counted from the last time the founder was reached (the latest done_on
+of any of their tasks): a founder with two missed tasks due after that day is lost, since
+the day the second of them was missed — or since an earlier day already on record — until
+they are reached again: any task done, including a missed one completed late, moves the
+last reach forward. A miss due before a later reach does not count (the founder answered
+since). Cancelled and open tasks do not count either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import and_, case, func, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 
 from app.extensions import db
 from app.followups.models import FollowupTask, TaskStatus
 from app.founders.models import Founder
 
-RESOLVED = [TaskStatus.DONE.value, TaskStatus.MISSED.value]
-
 
 def _lost_since(founder_ids: list[int] | None) -> object:
-    """Founders whose two latest resolved tasks were both missed, with the later closed_on."""
-    ranked = select(
-        FollowupTask.founder_id,
-        FollowupTask.status,
-        FollowupTask.closed_on,
-        func.row_number()
-        .over(
-            partition_by=FollowupTask.founder_id,
-            order_by=(FollowupTask.due_on.desc(), FollowupTask.id.desc()),
-        )
-        .label("position"),
-    ).where(FollowupTask.status.in_(RESOLVED))
+    """Founders missed at two follow-ups due after they were last reached, with the day
+    the second of those was missed."""
+    reached = (
+        select(FollowupTask.founder_id, func.max(FollowupTask.done_on).label("reached_on"))
+        .where(FollowupTask.status == TaskStatus.DONE.value)
+        .group_by(FollowupTask.founder_id)
+    )
     if founder_ids is not None:
-        ranked = ranked.where(FollowupTask.founder_id.in_(founder_ids))
-    latest = ranked.subquery("ranked")
-    missed = case((latest.c.status == TaskStatus.MISSED.value, 1), else_=0)
-    return (
+        reached = reached.where(FollowupTask.founder_id.in_(founder_ids))
+    last_reached = reached.subquery("reached")
+    misses = (
         select(
-            latest.c.founder_id,
-            func.max(case((latest.c.position == 1, latest.c.closed_on))).label("since"),
+            FollowupTask.founder_id,
+            FollowupTask.closed_on,
+            func.row_number()
+            .over(
+                partition_by=FollowupTask.founder_id,
+                order_by=(FollowupTask.due_on, FollowupTask.id),
+            )
+            .label("position"),
         )
-        .where(latest.c.position <= 2)
-        .group_by(latest.c.founder_id)
-        .having(func.sum(missed) == 2)
+        .outerjoin(last_reached, last_reached.c.founder_id == FollowupTask.founder_id)
+        .where(
+            FollowupTask.status == TaskStatus.MISSED.value,
+            or_(
+                last_reached.c.reached_on.is_(None), FollowupTask.due_on > last_reached.c.reached_on
+            ),
+        )
+    )
+    if founder_ids is not None:
+        misses = misses.where(FollowupTask.founder_id.in_(founder_ids))
+    ranked = misses.subquery("misses")
+    return (
+        select(ranked.c.founder_id, ranked.c.closed_on.label("since"))
+        .where(ranked.c.position == 2)
         .subquery("lost")
     )
 

@@ -75,10 +75,12 @@ def build_journey(
     opened_on: Iterable[date] = (),
     incubated_on: Iterable[date] = (),
     disbursed_on: Iterable[date] = (),
+    followed_up_on: Iterable[date] = (),
 ) -> Journey:
     """The founder's milestones from the records that exist today: `opened_on` are their
     businesses' opening days, `incubated_on` their residencies' first days, `disbursed_on`
-    the days their loans were paid out."""
+    the days their loans were paid out, `followed_up_on` the days a follow-up found one of
+    their businesses a year or more after it opened."""
     reached = {
         "registered": founder.registered_on,
         "trained": first_passed_entrepreneurship_on(enrollments),
@@ -86,5 +88,6 @@ def build_journey(
         "opened": min(opened_on, default=None),
         "incubated": min(incubated_on, default=None),
         "loan": min(disbursed_on, default=None),
+        "followed_up_12m": min(followed_up_on, default=None),
     }
     return Journey(tuple(Milestone(key, str(label), reached.get(key)) for key, label in MILESTONES))

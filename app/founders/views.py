@@ -29,6 +29,7 @@ from app.core.pagination import link_args, paginate, read_page_request_or_first
 from app.core.permissions import Permission, Role, permission_required
 from app.core.spreadsheets import open_binary
 from app.extensions import db
+from app.followups.queries import first_year_followup_on
 from app.founders import bulk_import, operations
 from app.founders.export import export_filename, export_founders_xlsx
 from app.founders.forms import (
@@ -151,6 +152,7 @@ def _founder_story(founder: Founder) -> dict[str, Any]:
     # The milestones are the founder's, whichever region their businesses are in.
     opened_on, incubated_on = first_opened_on(founder.id), first_residency_on(founder.id)
     disbursed_on = first_disbursed_on(founder.id)
+    followed_up_on = first_year_followup_on(founder.id)
     journey = build_journey(
         founder,
         enrollments,
@@ -158,6 +160,7 @@ def _founder_story(founder: Founder) -> dict[str, Any]:
         opened_on=[opened_on] if opened_on else [],
         incubated_on=[incubated_on] if incubated_on else [],
         disbursed_on=[disbursed_on] if disbursed_on else [],
+        followed_up_on=[followed_up_on] if followed_up_on else [],
     )
     return {
         "journey": journey,

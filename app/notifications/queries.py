@@ -51,9 +51,9 @@ def get_own_notification(user: Any, notification_id: int) -> Notification | None
 
 
 def has_pending_status_request(founder_id: int | None, as_of: date) -> bool:
-    """Whether the founder has an open business or post-training follow-up whose window
-    has opened (due_on − 30 days ≤ as_of): the sign-in then asks for a status update,
-    every time, until the answer completes the task."""
+    """Whether the founder has an open business or post-training follow-up that a report
+    today would complete (due within 30 days either side of as_of): the sign-in then asks
+    for a status update, every time, until the answer completes the task."""
     if founder_id is None:
         return False
     return bool(
@@ -63,7 +63,9 @@ def has_pending_status_request(founder_id: int | None, as_of: date) -> bool:
                     FollowupTask.founder_id == founder_id,
                     FollowupTask.status == TaskStatus.OPEN.value,
                     FollowupTask.kind.in_(STATUS_REQUEST_KINDS),
+                    # The status page's window: what a report today would complete.
                     FollowupTask.due_on <= as_of + timedelta(days=STATUS_REQUEST_LEAD_DAYS),
+                    FollowupTask.due_on >= as_of - timedelta(days=STATUS_REQUEST_LEAD_DAYS),
                 )
             )
         )

@@ -2,9 +2,11 @@
 
 Until the KPI engine of SPEC §11 lands (issue 8), a snapshot stores counts and sums that
 need no modelling choices: founders registered, entrepreneurship passes, businesses opened
-and operating with their jobs, loans disbursed and outstanding, follow-ups due, done and
-missed, founders lost to follow-up. Each figure is one GROUP BY over its table (records
-dated after `as_of` are left out); a province's figures are its own plus its cities'. A
+and operating (their latest observation by then) with their jobs, loans disbursed and
+outstanding, follow-ups due, done and missed as they stood that day, founders lost to
+follow-up (the current flag, dated by then: a cleared flag leaves no history). Each figure
+is one GROUP BY over its table (records dated after `as_of` are left out); a province's
+figures are its own plus its cities'. A
 rerun for the same date replaces that date's rows, so the step is safe to run twice.
 """
 
@@ -17,12 +19,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import Select, and_, delete, func, insert, or_, select
 
-from app.businesses.models import Business, BusinessStatus
-from app.core.sql import as_date
+from app.businesses.models import Business, BusinessStatus, Observation
+from app.core.sql import add_days, as_date
 from app.extensions import db
 from app.followups.models import FollowupTask, TaskStatus
+from app.followups.planning import MISSED_AFTER_DAYS
 from app.founders.models import Founder
 from app.loans.models import SERVICED_STATUSES, Loan
 from app.regions.models import Region
@@ -83,14 +86,19 @@ def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
         .where(Business.opened_on <= day)
         .group_by(Business.region_code),
     )
-    operating = (Business.opened_on <= day, Business.status == BusinessStatus.OPERATING)
+    status = _status_as_of(day)
+    operating = (Business.opened_on <= day, status.c.status == BusinessStatus.OPERATING.value)
     yield (
         "businesses_operating",
-        select(Business.region_code, func.count()).where(*operating).group_by(Business.region_code),
+        select(Business.region_code, func.count())
+        .join(status, status.c.business_id == Business.id)
+        .where(*operating)
+        .group_by(Business.region_code),
     )
     yield (
         "jobs",
-        select(Business.region_code, func.coalesce(func.sum(Business.employees), 0))
+        select(Business.region_code, func.coalesce(func.sum(status.c.employees), 0))
+        .join(status, status.c.business_id == Business.id)
         .where(*operating)
         .group_by(Business.region_code),
     )
@@ -111,11 +119,24 @@ def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
         .where(*disbursed, Loan.status.in_([status.value for status in SERVICED_STATUSES]))
         .group_by(Loan.region_code),
     )
+    # Each task as it stood on the day: done by then, missed by then (a later late
+    # completion does not undo that), cancelled only if cancelled by then.
     due = FollowupTask.due_on <= day
+    done_by_then = and_(FollowupTask.status == TaskStatus.DONE, FollowupTask.done_on <= day)
+    missed_by_then = and_(
+        add_days(FollowupTask.due_on, MISSED_AFTER_DAYS + 1) <= day,
+        or_(
+            and_(FollowupTask.status == TaskStatus.MISSED, FollowupTask.closed_on <= day),
+            and_(FollowupTask.status == TaskStatus.DONE, FollowupTask.done_on > day),
+        ),
+    )
+    cancelled_by_then = and_(
+        FollowupTask.status == TaskStatus.CANCELLED, FollowupTask.closed_on <= day
+    )
     for figure, condition in (
-        ("followups_due", FollowupTask.status != TaskStatus.CANCELLED),
-        ("followups_done", FollowupTask.status == TaskStatus.DONE),
-        ("followups_missed", FollowupTask.status == TaskStatus.MISSED),
+        ("followups_due", ~cancelled_by_then),
+        ("followups_done", done_by_then),
+        ("followups_missed", missed_by_then),
     ):
         yield (
             figure,
@@ -128,6 +149,36 @@ def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
         select(Founder.region_code, func.count())
         .where(Founder.lost_to_follow_up_on.is_not(None), Founder.lost_to_follow_up_on <= day)
         .group_by(Founder.region_code),
+    )
+
+
+def _status_as_of(day: Any) -> Any:
+    """Each business's status and head count on `day`: its latest observation by then
+    (observed_on, then creation order), else operating with its opening head count."""
+    ranked = (
+        select(
+            Observation.business_id,
+            Observation.status,
+            Observation.employees,
+            func.row_number()
+            .over(
+                partition_by=Observation.business_id,
+                order_by=(Observation.observed_on.desc(), Observation.id.desc()),
+            )
+            .label("position"),
+        )
+        .where(Observation.observed_on <= day)
+        .subquery("ranked")
+    )
+    latest = select(ranked).where(ranked.c.position == 1).subquery("latest")
+    return (
+        select(
+            Business.id.label("business_id"),
+            func.coalesce(latest.c.status, BusinessStatus.OPERATING.value).label("status"),
+            func.coalesce(latest.c.employees, Business.employees_at_opening).label("employees"),
+        )
+        .outerjoin(latest, latest.c.business_id == Business.id)
+        .subquery("status_as_of")
     )
 
 

@@ -11,7 +11,6 @@ from flask_babel import force_locale
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.notifications import mailer
 from app.notifications.jobs import email_pending
 from app.notifications.messages import title_and_text
 from app.notifications.models import Notification
@@ -54,6 +53,7 @@ def test_nothing_is_sent_without_smtp(app, db_session, monkeypatch):
         "emails_sent": 0,
         "notifications_emailed": 0,
         "emails_failed": 0,
+        "smtp_unreachable": 0,
     }
     assert FakeSMTP.instances == []
     assert unsent() == 1
@@ -73,7 +73,12 @@ def test_pending_reminders_are_emailed_once_and_marked(smtp):
 
     counts = email_pending(AS_OF)
 
-    assert counts == {"emails_sent": 1, "notifications_emailed": 2, "emails_failed": 0}
+    assert counts == {
+        "emails_sent": 1,
+        "notifications_emailed": 2,
+        "emails_failed": 0,
+        "smtp_unreachable": 0,
+    }
     [connection] = smtp.instances
     assert connection.started_tls  # port 587: STARTTLS
     assert connection.logged_in == ("reminders", "secret")
@@ -109,12 +114,12 @@ def test_message_is_in_the_readers_language(smtp):
     assert "Follow-ups due today: 3; overdue: 0." in message.get_content()
 
 
-def test_unreachable_server_fails_the_step_and_keeps_everything(smtp):
+def test_unreachable_server_is_counted_and_keeps_everything_for_the_next_run(smtp):
     staff = make_user(role="staff", email="staff@example.com")
     make_notification(staff)
     smtp.refuse_connection = True
-    with pytest.raises(mailer.MailError):
-        email_pending(AS_OF)
+    # Never a failed step: that would hold back the next days' daily job.
+    assert email_pending(AS_OF)["smtp_unreachable"] == 1
     assert unsent() == 1  # the in-app notification is there, still to be e-mailed
 
     smtp.refuse_connection = False
@@ -130,20 +135,25 @@ def test_a_refused_message_is_retried_and_the_others_stay_sent(smtp):
     smtp.fail_for = {"bad@example.com"}
 
     counts = email_pending(AS_OF)
-    assert counts == {"emails_sent": 1, "notifications_emailed": 1, "emails_failed": 1}
+    assert counts == {
+        "emails_sent": 1,
+        "notifications_emailed": 1,
+        "emails_failed": 1,
+        "smtp_unreachable": 0,
+    }
     db.session.refresh(sent)
     db.session.refresh(kept)
     assert sent.emailed_at is not None
     assert kept.emailed_at is None
 
-    # Every message refused: the step fails (so the run records the error), nothing marked.
-    with pytest.raises(mailer.MailError):
-        email_pending(AS_OF)
+    # Every message refused: counted, nothing marked, and the step still succeeds.
+    assert email_pending(AS_OF)["emails_failed"] == 1
     smtp.fail_for = set()
     assert email_pending(AS_OF) == {
         "emails_sent": 1,
         "notifications_emailed": 1,
         "emails_failed": 0,
+        "smtp_unreachable": 0,
     }
     assert [m["To"] for m in smtp.messages()] == ["good@example.com", "bad@example.com"]
 

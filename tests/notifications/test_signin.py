@@ -185,3 +185,12 @@ def test_update_without_email_keeps_it(db_session):
         active=True,
     )
     assert user.email == "keep@example.com"
+
+
+def test_no_request_for_a_task_too_old_for_a_report_to_complete(db_session):
+    founder, _user = founder_account()
+    today = today_in_china()
+    make_task(founder, kind="business", due_on=today - timedelta(days=31))
+    assert not has_pending_status_request(founder.id, today)
+    make_task(founder, kind="post_training", due_on=today - timedelta(days=30))
+    assert has_pending_status_request(founder.id, today)

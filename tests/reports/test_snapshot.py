@@ -12,7 +12,7 @@ from app.extensions import db
 from app.followups.models import FollowupTask
 from app.reports.jobs import snapshot_kpis
 from app.reports.models import KpiSnapshot
-from tests.businesses.factories import make_business
+from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder
 from tests.loans.factories import make_loan
 
@@ -54,13 +54,12 @@ def test_counts_per_city_and_province_sums(db_session):
     make_founder(region_code="460200", registered_on=date(2026, 7, 1))  # after as_of
     make_business(haikou, opened_on=date(2026, 3, 1), employees_at_opening=3)
     make_business(sanya, opened_on=date(2026, 4, 1), employees_at_opening=2)
-    make_business(
-        sanya,
-        opened_on=date(2026, 5, 1),
-        employees_at_opening=1,
-        status="closed",
-        closed_on=date(2026, 5, 20),
-    )
+    closed = make_business(sanya, opened_on=date(2026, 5, 1), employees_at_opening=1)
+    make_observation(closed, status="closed", observed_on=date(2026, 5, 20))
+    # Seen with 6 employees only after the snapshot's day: the snapshot keeps its 3.
+    later = make_business(haikou, opened_on=date(2026, 4, 1), employees_at_opening=0)
+    make_observation(later, observed_on=date(2026, 5, 1), employees=0)
+    make_observation(later, observed_on=date(2026, 7, 1), employees=6)
     make_loan(region_code="460200", amount=Decimal("50000.00"), disbursed_on=date(2026, 2, 10))
     add_task(haikou, "done", date(2026, 1, 6))
     add_task(sanya, "missed", date(2026, 2, 6))
@@ -76,7 +75,8 @@ def test_counts_per_city_and_province_sums(db_session):
     assert province["founders_registered"] == 3
     assert sanya_figures["businesses_opened"] == 2
     assert sanya_figures["businesses_operating"] == 1
-    assert province["jobs"] == 5
+    assert province["jobs"] == 5  # 3 + 2: the closed one and the later head count left out
+    assert province["businesses_operating"] == 3
     assert sanya_figures["loans_disbursed_count"] == 1
     assert sanya_figures["loans_disbursed_amount"] == "50000.00"
     assert province["loans_disbursed_amount"] == "50000.00"
