@@ -351,3 +351,29 @@ def test_a_follow_up_that_finds_the_business_closed_is_done_and_the_rest_cancell
     assert tasks_of("business", business.id) == expected
     run_days(date(2026, 3, 7), date(2027, 1, 1), step=7)
     assert tasks_of("business", business.id) == expected
+
+
+def test_a_business_moving_region_takes_its_open_task_without_the_old_assignee(
+    staff: Any, business: Any
+) -> None:
+    task = db.session.scalars(
+        select(FollowupTask).where(
+            FollowupTask.subject_id == business.id, FollowupTask.sequence == 2
+        )
+    ).one()
+    task.assignee_id = staff.id
+    done = db.session.scalars(
+        select(FollowupTask).where(
+            FollowupTask.subject_id == business.id, FollowupTask.sequence == 1
+        )
+    ).one()
+    done.assignee_id = staff.id
+    db.session.flush()
+    province_staff = make_user(role="staff", region_code="460000")
+    business_operations.update_business(
+        province_staff, business, {"region_code": "460200"}, as_of=date(2026, 6, 1)
+    )
+    db.session.refresh(task)
+    db.session.refresh(done)
+    assert (task.region_code, task.assignee_id) == ("460200", None)
+    assert (done.region_code, done.assignee_id) == ("460100", staff.id)  # what happened stays
