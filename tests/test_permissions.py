@@ -32,14 +32,17 @@ from app.core.permissions import (
     scoped,
 )
 from app.extensions import db
+from app.followups.models import TaskKind
 from app.founders.models import Founder, FounderImport
 from app.loans.operations import post_repayment
 from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder, make_user
+from tests.followups.factories import make_task
 from tests.incubation.factories import make_base, make_residency
 from tests.integrity.factories import make_correction
 from tests.library.factories import make_project
 from tests.loans.factories import make_loan, pass_training
+from tests.notifications.factories import make_notification
 from tests.training.factories import make_cohort, make_enrollment, make_institution
 
 ROLES = ("anonymous", "admin", "staff", "officer", "founder")
@@ -356,6 +359,75 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_integrity.reject_correction", "POST"): row(401, 403, 403, 422, 403),
     ("api_integrity.list_points", "GET"): row(401, 200, 403, 200, 403),
     ("api_integrity.update_points", "PUT"): row(401, 422, 403, 403, 403),
+    # Follow-ups (SPEC §4, §11): staff work their area's tasks, officers its loan_usage tasks
+    # and decide misuse findings, admins read; founders never see the queue but answer their
+    # own follow-ups at /followups/me. Task ids name an open loan_usage task of the staff's
+    # region, which staff and officers both work: every empty form comes back with its
+    # errors (422), so each POST proves access.
+    ("followups.queue", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("followups.task_page", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("followups.complete", "POST"): row(TO_LOGIN, 403, 422, 422, 403),
+    ("followups.add_attempt", "POST"): row(TO_LOGIN, 403, 422, 422, 403),
+    ("followups.add_service", "POST"): row(TO_LOGIN, 403, 422, 422, 403),
+    # An empty assignment is a valid one: to nobody (the task was nobody's already).
+    ("followups.assign", "POST"): row(
+        TO_LOGIN, 403, Redirect("/followups/{task_id}"), Redirect("/followups/{task_id}"), 403
+    ),
+    ("followups.decide_misuse", "POST"): row(TO_LOGIN, 403, 403, 422, 403),
+    ("followups.my_status", "GET"): row(TO_LOGIN, 403, 403, 403, 200),
+    # The founder's own business (see business_id); an empty report is the page again.
+    ("followups.report_business", "POST"): row(TO_LOGIN, 403, 403, 403, 422),
+    ("followups.report_employment", "POST"): row(TO_LOGIN, 403, 403, 403, 422),
+    ("followups_api.list_tasks", "GET"): row(401, 200, 200, 200, 403),
+    ("followups_api.get_task", "GET"): row(401, 200, 200, 200, 403),
+    ("followups_api.complete", "POST"): row(401, 403, 422, 422, 403),
+    ("followups_api.create_attempt", "POST"): row(401, 403, 422, 422, 403),
+    ("followups_api.create_service", "POST"): row(401, 403, 422, 422, 403),
+    ("followups_api.assign", "POST"): row(401, 403, 200, 200, 403),  # to nobody
+    ("followups_api.decide_misuse", "POST"): row(401, 403, 403, 422, 403),
+    # The follow-up plan (admin-adjustable, SPEC §11). An empty form comes back with its
+    # errors (the unit and offsets are required); resetting a kind that follows the default
+    # changes nothing and goes back to the overview.
+    ("followup_plan.index", "GET"): admin_page(),
+    ("followup_plan.edit", "GET"): admin_page(),
+    ("followup_plan.edit", "POST"): row(TO_LOGIN, 422, 403, 403, 403),
+    ("followup_plan.reset", "POST"): row(
+        TO_LOGIN, Redirect("/admin/followup-plan/"), 403, 403, 403
+    ),
+    # Scheduled jobs (SPEC §12): administrators list the runs and run a job by hand. An empty
+    # form or body names no date (422), so the matrix never runs a job.
+    ("jobs.runs", "GET"): admin_page(),
+    ("jobs.run", "POST"): row(TO_LOGIN, 422, 403, 403, 403),
+    ("jobs_api.runs", "GET"): admin_api(200),
+    ("jobs_api.run", "POST"): admin_api(422),
+    # Notifications: everyone signed in reads and marks their own. Ids name one of the
+    # signed-in user's own notifications (see notification_id); opening it goes where it
+    # leads: the work queue, or a founder's status update page.
+    ("notifications.index", "GET"): row(TO_LOGIN, 200, 200, 200, 200),
+    ("notifications.open_link", "GET"): row(
+        TO_LOGIN,
+        Redirect("/followups/"),
+        Redirect("/followups/"),
+        Redirect("/followups/"),
+        Redirect("/followups/me"),
+    ),
+    ("notifications.mark_read", "POST"): row(
+        TO_LOGIN,
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+    ),
+    ("notifications.mark_all_read", "POST"): row(
+        TO_LOGIN,
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+        Redirect("/notifications/"),
+    ),
+    ("notifications_api.list_notifications", "GET"): row(401, 200, 200, 200, 200),
+    ("notifications_api.mark_read", "POST"): row(401, 200, 200, 200, 200),
+    ("notifications_api.mark_all_read", "POST"): row(401, 200, 200, 200, 200),
 }
 
 # Rules with an id in the URL, asked for an id no row has (or, later, one outside the
@@ -458,6 +530,26 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_integrity.approve_correction", "POST"): row(401, 403, 403, 404, 403),
     ("api_integrity.reject_correction", "POST"): row(401, 403, 403, 404, 403),
     ("api_integrity.update_points", "PUT"): row(401, 404, 403, 403, 403),
+    ("followups.task_page", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("followups.complete", "POST"): row(TO_LOGIN, 403, 404, 404, 403),
+    ("followups.add_attempt", "POST"): row(TO_LOGIN, 403, 404, 404, 403),
+    ("followups.add_service", "POST"): row(TO_LOGIN, 403, 404, 404, 403),
+    ("followups.assign", "POST"): row(TO_LOGIN, 403, 404, 404, 403),
+    ("followups.decide_misuse", "POST"): row(TO_LOGIN, 403, 403, 404, 403),
+    ("followups.report_business", "POST"): row(TO_LOGIN, 403, 403, 403, 404),
+    ("followups_api.get_task", "GET"): row(401, 404, 404, 404, 403),
+    ("followups_api.complete", "POST"): row(401, 403, 404, 404, 403),
+    ("followups_api.create_attempt", "POST"): row(401, 403, 404, 404, 403),
+    ("followups_api.create_service", "POST"): row(401, 403, 404, 404, 403),
+    ("followups_api.assign", "POST"): row(401, 403, 404, 404, 403),
+    ("followups_api.decide_misuse", "POST"): row(401, 403, 403, 404, 403),
+    ("followup_plan.edit", "GET"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("followup_plan.edit", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("followup_plan.reset", "POST"): row(TO_LOGIN, 404, 403, 403, 403),
+    ("jobs_api.run", "POST"): row(401, 404, 403, 403, 403),
+    ("notifications.open_link", "GET"): row(TO_LOGIN, 404, 404, 404, 404),
+    ("notifications.mark_read", "POST"): row(TO_LOGIN, 404, 404, 404, 404),
+    ("notifications_api.mark_read", "POST"): row(401, 404, 404, 404, 404),
 }
 
 
@@ -536,6 +628,23 @@ def _existing_correction_id(user: User | None) -> int:
     ).id
 
 
+def _existing_task_id(user: User | None) -> int:
+    """An open loan_usage follow-up of the staff's region: the one kind that staff and
+    officers both work, so every role allowed a rule reaches its form. (Officers asking for
+    another kind get 404: tests/test_scope.py.)"""
+    return make_task(TaskKind.LOAN_USAGE, region_code=STAFF_REGION).id
+
+
+def _existing_notification_id(user: User | None) -> int:
+    """One of the signed-in user's own notifications, since anyone else's is a 404 (tests/
+    test_scope.py): a founder's status update request, the others' follow-ups digest."""
+    if user is None:
+        return make_notification(make_user(role="staff", region_code=STAFF_REGION)).id
+    if user.founder_id is not None:
+        return make_notification(user, kind="status_request", params={"due_on": "2026-06-01"}).id
+    return make_notification(user).id
+
+
 # URL argument name -> a builder of a value that names an existing row, inside the test's
 # transaction. Rules with a new argument need an entry here.
 ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
@@ -555,7 +664,15 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "loan_id": _existing_loan_id,
     "repayment_id": _existing_repayment_id,
     "correction_id": _existing_correction_id,
-    "kind": lambda user: "paid_late",
+    "kind": lambda user: "paid_late",  # an integrity points kind (but see below)
+    "task_id": _existing_task_id,
+    "notification_id": _existing_notification_id,
+    "name": lambda user: "daily",  # a registered job (an empty body never runs it)
+}
+# Blueprints whose argument of a shared name means something else: (blueprint, argument
+# name) -> the builder used instead of ARGUMENT_FACTORIES' (the same missing value works).
+BLUEPRINT_ARGUMENT_FACTORIES: dict[tuple[str, str], Callable[[User | None], Any]] = {
+    ("followup_plan", "kind"): lambda user: TaskKind.BUSINESS.value,  # a follow-up kind
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -574,7 +691,17 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "repayment_id": MISSING_ID,
     "correction_id": MISSING_ID,
     "kind": "no_such_kind",
+    "task_id": MISSING_ID,
+    "notification_id": MISSING_ID,
+    "name": "no_such_job",
 }
+
+
+def sample_argument(endpoint: str, name: str, user: User | None) -> Any:
+    """A value of URL argument `name` of `endpoint` naming an existing row."""
+    blueprint = endpoint.split(".")[0]
+    factory = BLUEPRINT_ARGUMENT_FACTORIES.get((blueprint, name)) or ARGUMENT_FACTORIES[name]
+    return factory(user)
 
 
 def _registered(app: Flask) -> dict[tuple[str, str], Rule]:
@@ -651,7 +778,7 @@ def _request(
         else:
             user = login_as(role, region)
     if arguments is None:
-        arguments = {name: ARGUMENT_FACTORIES[name](user) for name in rule.arguments}
+        arguments = {name: sample_argument(endpoint, name, user) for name in rule.arguments}
     db.session.commit()
     with app.test_request_context():
         path = url_for(endpoint, **arguments)

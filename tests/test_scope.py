@@ -26,6 +26,13 @@ loan list, the queue, arrears, a fund's loans, the corrections, the API lists an
 subsidy claim hold only the caller's area, and province officers see both cities. Funds
 and policies are read by admins everywhere and by officers in their area and their own
 province (D33).
+
+Follow-ups follow the same rule (SPEC §4, §11): a Sanya staff member or officer asking for
+a Haikou task gets the matrix's answer for an id no row has (pages, API, every POST, empty
+bodies and real ones) and changes nothing; an officer reaches only the loan_usage tasks of
+their area; a founder self-reports only on their own business; the work queue and
+GET /api/v1/followups hold only the caller's tasks whatever the filters. Notifications
+are each user's own: anyone else's is a 404 and stays unread.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
@@ -2523,3 +2531,701 @@ def test_the_compensation_claim_holds_only_the_areas_compensations(
         if not seen:
             for secret in city.secrets:
                 assert secret not in page
+
+
+# Follow-ups and notifications (SPEC §4, §11) -----------------------------------------------
+FOLLOWUP_BLUEPRINTS = frozenset({"followups", "followups_api"})
+NOTIFICATION_BLUEPRINTS = frozenset({"notifications", "notifications_api"})
+# Every follow-up rule with an id: a task's, or the founder's own business on /followups/me.
+FOLLOWUP_ID_RULES = sorted(
+    key for key in EXPECTED_MISSING if key[0].split(".")[0] in FOLLOWUP_BLUEPRINTS
+)
+SELF_REPORT_RULE = ("followups.report_business", "POST")
+TASK_ID_RULES = [key for key in FOLLOWUP_ID_RULES if key != SELF_REPORT_RULE]
+NOTIFICATION_ID_RULES = sorted(
+    key for key in EXPECTED_MISSING if key[0].split(".")[0] in NOTIFICATION_BLUEPRINTS
+)
+WORKED_ON = "2026-06-15"  # after every subject's start, before today
+FOLLOWUP_AUDIT = ("followup.%", "business.%", "observation.%", "integrity.%")
+
+
+@dataclass(frozen=True)
+class FollowupRows:
+    """One city's follow-ups, as plain values: a borrower with a business, whose tasks are
+    a business follow-up (with a contact attempt that reached nobody), an open loan usage
+    follow-up, an intake services follow-up and a done loan usage follow-up whose misuse
+    finding waits for an officer; and a second founder with an after-training follow-up
+    only, whom officers never see."""
+
+    region_code: str
+    founder_id: int
+    founder_name: str
+    founder_id_number: str
+    founder_phone: str
+    business_id: int
+    business_name: str
+    attempt_note: str
+    business_task_id: int
+    loan_task_id: int
+    intake_task_id: int
+    misuse_task_id: int
+    other_founder_id: int
+    other_founder_name: str
+    training_task_id: int
+
+    @property
+    def arguments(self) -> dict[str, int]:
+        """URL argument name -> this city's row: the open loan usage task, which staff and
+        officers of the city both work, and the borrower's business."""
+        return {"task_id": self.loan_task_id, "business_id": self.business_id}
+
+    @property
+    def task_ids(self) -> list[int]:
+        return [
+            self.business_task_id,
+            self.loan_task_id,
+            self.intake_task_id,
+            self.misuse_task_id,
+            self.training_task_id,
+        ]
+
+    @property
+    def secrets(self) -> list[str]:
+        """What an answer about these rows must never contain for someone out of scope."""
+        return [
+            self.founder_name,
+            self.founder_id_number,
+            self.founder_phone,
+            self.business_name,
+            self.attempt_note,
+            self.other_founder_name,
+        ]
+
+
+def make_followup_rows(region_code: str, label: str) -> FollowupRows:
+    """Follow-ups of `region_code` whose names carry `label` (flushed, not committed)."""
+    from app.followups.models import FollowupAttempt
+    from app.loans.models import Loan
+    from tests.businesses.factories import make_business
+    from tests.followups.factories import make_task
+
+    founder = make_founder(region_code=region_code, name=f"{label}回访对象")
+    business = make_business(founder, name=f"{label}椰子饭")
+    business_task = make_task("business", subject=business)
+    attempt = FollowupAttempt(
+        task_id=business_task.id,
+        attempted_on=date(2026, 6, 2),
+        channel="phone",
+        note=f"{label}的电话无人接听",
+    )
+    db.session.add(attempt)
+    loan_task = make_task("loan_usage", founder=founder, region_code=region_code)
+    loan = db.session.get(Loan, loan_task.subject_id)
+    misuse_task = make_task(
+        "loan_usage", subject=loan, status="done", fund_usage_ok=False, misuse_state="pending"
+    )
+    intake_task = make_task("intake_services", founder=founder)
+    other = make_founder(region_code=region_code, name=f"{label}结业学员")
+    training_task = make_task("post_training", founder=other)
+    db.session.flush()
+    return FollowupRows(
+        region_code=region_code,
+        founder_id=founder.id,
+        founder_name=founder.name,
+        founder_id_number=founder.id_number,
+        founder_phone=founder.phone,
+        business_id=business.id,
+        business_name=business.name,
+        attempt_note=attempt.note,
+        business_task_id=business_task.id,
+        loan_task_id=loan_task.id,
+        intake_task_id=intake_task.id,
+        misuse_task_id=misuse_task.id,
+        other_founder_id=other.id,
+        other_founder_name=other.name,
+        training_task_id=training_task.id,
+    )
+
+
+def _followup_fingerprint(rows: FollowupRows) -> tuple[Any, ...]:
+    """Everything a refused request must leave alone: the tasks and what they found, their
+    attempts and service items, the business's observations, the founders' employment
+    records, integrity files and lost flags, and the audit trail."""
+    from app.businesses.models import Observation
+    from app.followups.models import (
+        EmploymentObservation,
+        FollowupAttempt,
+        FollowupServiceItem,
+        FollowupTask,
+    )
+    from app.integrity.models import IntegrityEvent
+
+    db.session.expire_all()
+    founders = [rows.founder_id, rows.other_founder_id]
+    task_ids = select(FollowupTask.id).where(FollowupTask.founder_id.in_(founders))
+    tasks = db.session.execute(
+        select(
+            FollowupTask.id,
+            FollowupTask.status,
+            FollowupTask.done_on,
+            FollowupTask.channel,
+            FollowupTask.assignee_id,
+            FollowupTask.business_status,
+            FollowupTask.employment,
+            FollowupTask.fund_usage_ok,
+            FollowupTask.misuse_state,
+            FollowupTask.note,
+            FollowupTask.updated_at,
+        )
+        .where(FollowupTask.founder_id.in_(founders))
+        .order_by(FollowupTask.id)
+    ).all()
+    audit = select(func.count(AuditEntry.id)).where(
+        or_(*(AuditEntry.action.like(pattern) for pattern in FOLLOWUP_AUDIT))
+    )
+    return (
+        tuple(tuple(task) for task in tasks),
+        _count_where(FollowupAttempt, FollowupAttempt.task_id.in_(task_ids)),
+        _count_where(FollowupServiceItem, FollowupServiceItem.task_id.in_(task_ids)),
+        _count_where(Observation, Observation.business_id == rows.business_id),
+        _count_where(EmploymentObservation, EmploymentObservation.founder_id.in_(founders)),
+        _count_where(IntegrityEvent, IntegrityEvent.founder_id.in_(founders)),
+        tuple(
+            db.session.scalars(
+                select(Founder.lost_to_follow_up_on)
+                .where(Founder.id.in_(founders))
+                .order_by(Founder.id)
+            )
+        ),
+        db.session.scalar(audit),
+    )
+
+
+def test_every_followup_and_notification_rule_with_an_id_is_checked(app: Flask) -> None:
+    registered = _registered(app)
+    with_ids = {
+        key
+        for key, rule in registered.items()
+        if rule.arguments and key[0].split(".")[0] in FOLLOWUP_BLUEPRINTS
+    }
+    assert with_ids == set(FOLLOWUP_ID_RULES)
+    for key in TASK_ID_RULES:
+        assert set(registered[key].arguments) == {"task_id"}, key
+    assert set(registered[SELF_REPORT_RULE].arguments) == {"business_id"}
+    notification_ids = {
+        key
+        for key, rule in registered.items()
+        if rule.arguments and key[0].split(".")[0] in NOTIFICATION_BLUEPRINTS
+    }
+    assert notification_ids == set(NOTIFICATION_ID_RULES)
+    for key in NOTIFICATION_ID_RULES:
+        assert set(registered[key].arguments) == {"notification_id"}, key
+    # A new follow-up or notification blueprint joins the sets above, or it goes unchecked;
+    # the plan page and the jobs are the administrators' and name no scoped row.
+    features = {
+        key[0].split(".")[0]
+        for key in registered
+        if "followup" in key[0] or "notification" in key[0]
+    }
+    assert features == FOLLOWUP_BLUEPRINTS | NOTIFICATION_BLUEPRINTS | {"followup_plan"}
+
+
+def _followup_cases(roles: tuple[str, ...]) -> list[Any]:
+    return [
+        pytest.param(endpoint, method, role, id=f"{endpoint}-{method}-{role}")
+        for endpoint, method in FOLLOWUP_ID_RULES
+        for role in roles
+    ]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "method", "role"), _followup_cases(("staff", "officer", "founder"))
+)
+def test_followups_outside_the_callers_scope_look_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    """Sanya staff and officers ask for Haikou's loan usage follow-up (which Haikou's staff
+    and officers both work); a Haikou founder for a neighbour's business."""
+    rows = make_followup_rows(HAIKOU, "外区")
+    region = HAIKOU if role == "founder" else SANYA
+    before = _followup_fingerprint(rows)
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: rows.arguments[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    for secret in rows.secrets:
+        assert secret not in body
+    assert _followup_fingerprint(rows) == before
+
+
+@pytest.mark.parametrize(("endpoint", "method"), TASK_ID_RULES)
+@pytest.mark.parametrize("role", ["staff", "officer"])
+@pytest.mark.parametrize("region", [HAIKOU, PROVINCE])
+def test_the_same_followups_are_reachable_in_their_own_area(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+    region: str,
+) -> None:
+    """The control: Haikou's and Hainan's staff and officers get the matrix's answer."""
+    rows = make_followup_rows(HAIKOU, "海口")
+    arguments = {"task_id": rows.loan_task_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    _assert_outcome(path, response, EXPECTED[(endpoint, method)][role], arguments)
+
+
+OTHER_KINDS = ["intake_contact", "intake_services", "post_training", "business", "incubation_exit"]
+
+
+@pytest.mark.parametrize(("endpoint", "method"), TASK_ID_RULES)
+@pytest.mark.parametrize("kind", OTHER_KINDS)
+def test_officers_reach_no_other_kind_of_followup_in_their_own_area(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    kind: str,
+) -> None:
+    """A Haikou officer asking for a Haikou follow-up of any kind but loan usage gets the
+    matrix's answer for an id no row has, and the task is left alone."""
+    from app.followups.models import FollowupTask
+    from tests.followups.factories import make_task
+
+    task = make_task(kind, region_code=HAIKOU)
+    task_id, founder_id = task.id, task.founder_id
+    founder = db.session.get(Founder, founder_id)
+    secrets = [founder.name, founder.phone, founder.id_number]
+
+    def fingerprint() -> tuple[Any, ...]:
+        db.session.expire_all()
+        row = db.session.get(FollowupTask, task_id)
+        audit = select(func.count(AuditEntry.id)).where(AuditEntry.action.like("followup.%"))
+        return (row.status, row.assignee_id, row.updated_at, db.session.scalar(audit))
+
+    before = fingerprint()
+    arguments = {"task_id": task_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, "officer", arguments, HAIKOU
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)]["officer"], arguments)
+    for secret in secrets:
+        assert secret not in body
+    assert fingerprint() == before
+
+
+def _completion(kind: str) -> dict[str, Any]:
+    """A valid completion body for a task of `kind`."""
+    body: dict[str, Any] = {"done_on": WORKED_ON, "channel": "phone", "note": "越区回访"}
+    if kind in ("business", "incubation_exit"):
+        body |= {"business_status": "operating", "employees": 3}
+    if kind == "post_training":
+        body["employment"] = "self_employed"
+    if kind == "loan_usage":
+        body["fund_usage_ok"] = False
+    return body
+
+
+@pytest.mark.parametrize("region", [SANYA, PROVINCE])
+def test_real_followup_work_on_another_citys_tasks_through_the_api(
+    api_as: Callable[..., Any], region: str
+) -> None:
+    """Valid bodies, not only empty ones: Sanya's staff work none of Haikou's follow-ups
+    (404, nothing changes); the province's staff may (the control)."""
+    rows = make_followup_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _followup_fingerprint(rows)
+    api = api_as("staff", region)
+    calls = [
+        (f"/api/v1/followups/{rows.business_task_id}/complete", _completion("business"), 200),
+        (f"/api/v1/followups/{rows.training_task_id}/complete", _completion("post_training"), 200),
+        (f"/api/v1/followups/{rows.loan_task_id}/complete", _completion("loan_usage"), 200),
+        (
+            f"/api/v1/followups/{rows.loan_task_id}/attempts",
+            {"attempted_on": WORKED_ON, "channel": "visit", "note": "上门未遇"},
+            409,  # done a moment ago by the call above
+        ),
+        (
+            f"/api/v1/followups/{rows.intake_task_id}/attempts",
+            {"attempted_on": WORKED_ON, "channel": "visit", "note": "上门未遇"},
+            201,
+        ),
+        (
+            f"/api/v1/followups/{rows.intake_task_id}/services",
+            {
+                "item": "lead",
+                "detail": "椰子加工项目",
+                "provided_on": WORKED_ON,
+                "channel": "phone",
+            },
+            201,
+        ),
+        # "Assign to me".
+        (
+            f"/api/v1/followups/{rows.intake_task_id}/assign",
+            {"assignee_id": api.user.id},
+            200,
+        ),
+    ]
+    for path, body, allowed in calls:
+        response = api.post(path, json=body)
+        expected = allowed if region == PROVINCE else 404
+        assert response.status_code == expected, (path, response.get_data(as_text=True))
+        if region != PROVINCE:
+            for secret in rows.secrets:
+                assert secret not in response.get_data(as_text=True)
+    for task_id in rows.task_ids:
+        response = api.get(f"/api/v1/followups/{task_id}")
+        assert response.status_code == (200 if region == PROVINCE else 404), task_id
+    if region != PROVINCE:
+        assert _followup_fingerprint(rows) == before
+    else:
+        assert _followup_fingerprint(rows) != before
+
+
+def test_real_followup_work_through_the_pages_of_another_city_changes_nothing(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    rows = make_followup_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _followup_fingerprint(rows)
+    staff = login_as("staff", SANYA)
+    complete = {"done_on": WORKED_ON, "channel": "phone", "business_status": "operating"}
+    calls = [
+        (f"/followups/{rows.business_task_id}/complete", complete | {"employees": "3"}),
+        (
+            f"/followups/{rows.training_task_id}/complete",
+            {"done_on": WORKED_ON, "channel": "phone", "employment": "employed"},
+        ),
+        (
+            f"/followups/{rows.loan_task_id}/attempts",
+            {"attempted_on": WORKED_ON, "channel": "phone", "note": "无人接听"},
+        ),
+        (
+            f"/followups/{rows.intake_task_id}/services",
+            {"item": "career_guidance", "provided_on": WORKED_ON, "channel": "visit"},
+        ),
+        (f"/followups/{rows.intake_task_id}/assign", {"assignee_id": str(staff.id)}),
+    ]
+    for path, data in calls:
+        response = client.post(path, data=data)
+        assert response.status_code == 404, path
+        for secret in rows.secrets:
+            assert secret not in response.get_data(as_text=True)
+    for task_id in rows.task_ids:
+        assert client.get(f"/followups/{task_id}").status_code == 404, task_id
+    assert _followup_fingerprint(rows) == before
+
+
+@pytest.mark.parametrize("region", [SANYA, PROVINCE])
+def test_misuse_findings_are_decided_only_by_the_areas_officers(
+    client: FlaskClient, login_as: Callable[..., Any], api_as: Callable[..., Any], region: str
+) -> None:
+    """Sanya's officers neither confirm nor dismiss Haikou's misuse finding, through the API
+    or the page (404, no integrity event); the province's officers confirm it (control)."""
+    rows = make_followup_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _followup_fingerprint(rows)
+    api = api_as("officer", region)
+    path = f"/api/v1/followups/{rows.misuse_task_id}/misuse"
+    if region == PROVINCE:
+        response = api.post(path, json={"decision": "confirm", "note": "资金用于购车"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.get_json()["misuse_state"] == "confirmed"
+        assert _followup_fingerprint(rows) != before
+        return
+    for decision in ("confirm", "dismiss"):
+        response = api.post(path, json={"decision": decision, "note": "越区决定"})
+        assert response.status_code == 404, response.get_data(as_text=True)
+        for secret in rows.secrets:
+            assert secret not in response.get_data(as_text=True)
+    login_as("officer", region)
+    for decision in ("confirm", "dismiss"):
+        page = f"/followups/{rows.misuse_task_id}/misuse"
+        response = client.post(page, data={"decision": decision})
+        assert response.status_code == 404
+    assert _followup_fingerprint(rows) == before
+
+
+def test_officers_work_only_loan_usage_followups_with_real_bodies(
+    api_as: Callable[..., Any],
+) -> None:
+    """A Haikou officer's valid work on the city's other follow-ups is a 404 and changes
+    nothing; the loan usage follow-up of the same founder is theirs (the control)."""
+    rows = make_followup_rows(HAIKOU, "海口")
+    db.session.commit()
+    before = _followup_fingerprint(rows)
+    api = api_as("officer", HAIKOU)
+    calls = [
+        (f"/api/v1/followups/{rows.business_task_id}/complete", _completion("business")),
+        (f"/api/v1/followups/{rows.training_task_id}/complete", _completion("post_training")),
+        (
+            f"/api/v1/followups/{rows.intake_task_id}/services",
+            {"item": "lead", "provided_on": WORKED_ON, "channel": "phone"},
+        ),
+        (
+            f"/api/v1/followups/{rows.business_task_id}/attempts",
+            {"attempted_on": WORKED_ON, "channel": "phone"},
+        ),
+        (f"/api/v1/followups/{rows.business_task_id}/assign", {"assignee_id": api.user.id}),
+    ]
+    for path, body in calls:
+        response = api.post(path, json=body)
+        assert response.status_code == 404, (path, response.get_data(as_text=True))
+        assert rows.attempt_note not in response.get_data(as_text=True)
+    for task_id in (rows.business_task_id, rows.intake_task_id, rows.training_task_id):
+        assert api.get(f"/api/v1/followups/{task_id}").status_code == 404
+    assert _followup_fingerprint(rows) == before
+    response = api.post(
+        f"/api/v1/followups/{rows.loan_task_id}/complete", json=_completion("loan_usage")
+    )
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.get_json()["misuse_state"] == "pending"
+
+
+def test_a_founder_reports_only_on_their_own_business(
+    client: FlaskClient, login_as: Callable[..., Any]
+) -> None:
+    """/followups/me/businesses/<id> with a neighbour's business is a 404 that records no
+    observation and completes none of the neighbour's follow-ups; the founder's own business
+    takes the same report (the control), and their page shows only their own follow-ups."""
+    from app.businesses.models import Business, Observation
+    from app.core.dates import today_in_china
+    from app.followups.models import FollowupTask
+    from tests.businesses.factories import make_business
+    from tests.followups.factories import make_task
+
+    today = today_in_china()
+    neighbour = make_followup_rows(HAIKOU, "邻居")
+    # Due today: a report now would complete it, were it the caller's.
+    make_task("business", subject=db.session.get(Business, neighbour.business_id), due_on=today)
+    db.session.commit()
+    before = _followup_fingerprint(neighbour)
+    founder = login_as("founder", HAIKOU)
+    own = make_business(db.session.get(Founder, founder.founder_id), name="我自己的椰子店")
+    own_task = make_task("business", subject=own, due_on=today)
+    own_id, own_task_id = own.id, own_task.id
+    db.session.commit()
+
+    def report(business_id: int) -> Any:
+        prefix = f"b{business_id}"
+        return client.post(
+            f"/followups/me/businesses/{business_id}",
+            data={f"{prefix}-status": "suspended", f"{prefix}-employees": "1"},
+        )
+
+    response = report(neighbour.business_id)
+    assert response.status_code == 404
+    for secret in neighbour.secrets:
+        assert secret not in response.get_data(as_text=True)
+    page = client.get("/followups/me")
+    assert page.status_code == 200
+    for secret in neighbour.secrets:
+        assert secret not in page.get_data(as_text=True)
+    assert _followup_fingerprint(neighbour) == before
+
+    response = report(own_id)
+    assert response.status_code == 302
+    assert urlsplit(response.headers["Location"]).path == "/followups/me"
+    assert _count_where(Observation, Observation.business_id == own_id) == 1
+    db.session.expire_all()
+    assert db.session.get(FollowupTask, own_task_id).channel == "self_report"
+    # The neighbour's rows are as they were (the audit trail now holds the own report).
+    assert _followup_fingerprint(neighbour)[:-1] == before[:-1]
+
+
+# The work queue and the API list hold only the caller's follow-ups -------------------------
+@pytest.fixture
+def followup_cities(db_session: Any) -> tuple[FollowupRows, FollowupRows]:
+    """Haikou's and Sanya's follow-ups, committed."""
+    rows = make_followup_rows(HAIKOU, "海口"), make_followup_rows(SANYA, "三亚")
+    db.session.commit()
+    return rows
+
+
+# (role, region, the regions whose tasks they see, loan usage only)
+FOLLOWUP_VIEWERS = [
+    pytest.param("staff", HAIKOU, {HAIKOU}, False, id="haikou-staff"),
+    pytest.param("staff", SANYA, {SANYA}, False, id="sanya-staff"),
+    pytest.param("staff", PROVINCE, {PROVINCE, HAIKOU, SANYA}, False, id="province-staff"),
+    pytest.param("officer", HAIKOU, {HAIKOU}, True, id="haikou-officer"),
+    pytest.param("officer", PROVINCE, {PROVINCE, HAIKOU, SANYA}, True, id="province-officer"),
+    pytest.param("admin", PROVINCE, {PROVINCE, HAIKOU, SANYA}, False, id="admin"),
+]
+# Query -> which tasks it asks for, beside the caller's scope.
+FOLLOWUP_QUERIES: list[tuple[str, Callable[[Any, FollowupRows], bool]]] = [
+    ("", lambda task, sanya: True),
+    (f"?region_code={SANYA}", lambda task, sanya: task.region_code == SANYA),
+    (f"?region_code={HAIKOU}", lambda task, sanya: task.region_code == HAIKOU),
+    ("?kind=business", lambda task, sanya: task.kind == "business"),
+    ("?kind=loan_usage", lambda task, sanya: task.kind == "loan_usage"),
+    ("?status=open", lambda task, sanya: task.status == "open"),
+    ("?status=done", lambda task, sanya: task.status == "done"),
+    ("?due_before=2026-06-02", lambda task, sanya: task.due_on < date(2026, 6, 2)),
+    ("?founder_id={sanya_founder}", lambda task, sanya: task.founder_id == sanya.founder_id),
+    (
+        "?founder_id={sanya_other}",
+        lambda task, sanya: task.founder_id == sanya.other_founder_id,
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "asks_for"), FOLLOWUP_QUERIES)
+@pytest.mark.parametrize(("role", "region", "regions", "loan_usage_only"), FOLLOWUP_VIEWERS)
+def test_the_followups_api_list_holds_only_tasks_in_scope(
+    api_as: Callable[..., Any],
+    followup_cities: tuple[FollowupRows, FollowupRows],
+    query: str,
+    asks_for: Callable[[Any, FollowupRows], bool],
+    role: str,
+    region: str,
+    regions: set[str],
+    loan_usage_only: bool,
+) -> None:
+    """Staff see every kind of their area's tasks (a province: its cities'), officers only
+    the loan usage ones, admins all; no filter widens that."""
+    from app.followups.models import FollowupTask
+
+    sanya = followup_cities[1]
+    api = api_as(role, region)
+    path = "/api/v1/followups" + query.format(
+        sanya_founder=sanya.founder_id, sanya_other=sanya.other_founder_id
+    )
+    items = _api_items(api, path)
+    every_task = db.session.scalars(select(FollowupTask)).all()
+    in_scope = [
+        task
+        for task in every_task
+        if task.region_code in regions and (task.kind == "loan_usage" or not loan_usage_only)
+    ]
+    assert {item["id"] for item in items} == {task.id for task in in_scope if asks_for(task, sanya)}
+    assert {item["region_code"] for item in items} <= regions
+    if loan_usage_only:
+        assert {item["kind"] for item in items} <= {"loan_usage"}
+    if SANYA not in regions:
+        for secret in sanya.secrets:
+            assert secret not in str(items)
+    # The sample covers the case: the unfiltered list is never empty.
+    if not query:
+        assert items
+
+
+@pytest.mark.parametrize(("role", "region", "regions", "loan_usage_only"), FOLLOWUP_VIEWERS)
+@pytest.mark.parametrize("bucket", ["overdue", "missed"])
+def test_the_work_queue_shows_only_tasks_in_scope(
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    followup_cities: tuple[FollowupRows, FollowupRows],
+    role: str,
+    region: str,
+    regions: set[str],
+    loan_usage_only: bool,
+    bucket: str,
+) -> None:
+    """Every sample task is overdue (due in June, open), so the overdue tab lists the
+    caller's: the borrower of each city in scope, the trainee only for staff and admins.
+    The missed tab holds none, and neither names anyone out of scope."""
+    login_as(role, region)
+    response = client.get(f"/followups/?bucket={bucket}")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    for city in followup_cities:
+        seen = city.region_code in regions and bucket == "overdue"
+        assert (city.founder_name in body) is seen, (city.region_code, bucket)
+        assert (city.other_founder_name in body) is (seen and not loan_usage_only)
+        if city.region_code not in regions:
+            for secret in city.secrets:
+                assert secret not in body
+
+
+# Notifications: each user's own --------------------------------------------------------------
+def _others_notification(role: str, region: str, label: str) -> tuple[int, int, str]:
+    """A notification of another user of the same role and region naming a founder: its
+    id, its reader's id and the name only its reader may see."""
+    from tests.notifications.factories import make_notification
+
+    owner = make_user(role=role, region_code=region)
+    name = f"{label}借款人"
+    notification = make_notification(
+        owner,
+        kind="arrears",
+        params={"loan_id": 1, "founder_name": name, "due_on": "2026-06-30", "days_past_due": 9},
+    )
+    return notification.id, owner.id, name
+
+
+def _read_at(notification_id: int) -> Any:
+    from app.notifications.models import Notification
+
+    db.session.expire_all()
+    return db.session.get(Notification, notification_id).read_at
+
+
+@pytest.mark.parametrize(("endpoint", "method"), NOTIFICATION_ID_RULES)
+@pytest.mark.parametrize("role", ["admin", "staff", "officer", "founder"])
+def test_another_users_notification_looks_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    """A colleague's notification (same role, same area) can be neither opened nor marked:
+    the answer for an id no row has, and it stays unread."""
+    region = PROVINCE if role == "admin" else HAIKOU
+    notification_id, _owner, name = _others_notification(role, region, "同事")
+    arguments = {"notification_id": notification_id}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, region
+    )
+    body = response.get_data().decode("utf-8", errors="replace")
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    assert name not in body
+    assert _read_at(notification_id) is None
+
+
+@pytest.mark.parametrize("role", ["admin", "staff", "officer", "founder"])
+def test_notification_lists_and_mark_all_read_hold_only_ones_own(
+    client: FlaskClient, login_as: Callable[..., Any], api_as: Callable[..., Any], role: str
+) -> None:
+    from tests.notifications.factories import make_notification
+
+    region = PROVINCE if role == "admin" else HAIKOU
+    others_id, _owner, name = _others_notification(role, region, "同事")
+    db.session.commit()
+    api = api_as(role, region)
+    own_id = make_notification(api.user).id
+    db.session.commit()
+
+    items = _api_items(api, "/api/v1/notifications")
+    assert [item["id"] for item in items] == [own_id]
+    assert name not in str(items)
+    assert api.post("/api/v1/notifications/read-all").get_json() == {"marked": 1}
+    assert _read_at(others_id) is None
+    assert _read_at(own_id) is not None
+
+    client.post("/login", data={"username": api.user.username, "password": DEFAULT_PASSWORD})
+    page = client.get("/notifications/")
+    assert page.status_code == 200
+    assert name not in page.get_data(as_text=True)
+    assert client.post("/notifications/read-all").status_code == 302
+    assert _read_at(others_id) is None
