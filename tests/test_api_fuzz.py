@@ -2,11 +2,14 @@
 
 The app runs in-process through WSGI. Each operation is called by a user who may use it,
 so that fuzzed input reaches the operation instead of stopping at a 403: administrators
-for users, regions, money in and out of guarantee funds, loan policies and the integrity
-points table; Hainan (460000) province staff for promoting a city's library project to
-the province; Haikou (460100) loan officers for loans, repayments, funds' figures,
-policies' reading, the bank statement import and integrity files; Haikou staff for
-everything else. Every answer must be a
+for users, regions, money in and out of guarantee funds, loan policies, the integrity
+points table and scheduled jobs; Hainan (460000) province staff for promoting a city's
+library project to the province; Haikou (460100) loan officers for loans, repayments,
+funds' figures, policies' reading, the bank statement import, integrity files and
+decisions on fund misuse found by follow-ups; Haikou staff for everything else
+(follow-up work and their own notifications included). Jobs run the scheduler tests'
+fake registry (quick steps), so a fuzzed run by hand never runs the real daily job.
+Every answer must be a
 non-5xx status the document lists for the operation, with the documented content type
 and a body matching the documented schema (SPEC §14: never 500).
 
@@ -38,7 +41,7 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from sqlalchemy import select
+from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -50,13 +53,18 @@ from app.core.dates import today_in_china
 from app.core.db import utcnow
 from app.core.openapi import API_PREFIX
 from app.extensions import db
+from app.followups.models import FollowupTask
 from app.incubation.queries import base_occupancy
-from app.integrity.models import IntegrityCorrection
+from app.integrity.models import IntegrityCorrection, IntegrityEvent
 from app.loans import fund, operations, policies
 from app.loans.jobs import sweep
 from app.loans.models import Loan, LoanPolicy
+from app.notifications.models import Notification
+from app.scheduler.models import RunTrigger
+from app.scheduler.runner import run_job
 from tests.businesses.factories import business_body, make_business, make_observation, make_uscc
 from tests.factories import DEFAULT_PASSWORD, make_founder, make_id_number, make_phone, make_user
+from tests.followups.factories import make_task
 from tests.incubation.factories import base_body, make_base, make_residency
 from tests.integrity.factories import make_correction, make_event
 from tests.isolation import rolled_back_session
@@ -69,6 +77,8 @@ from tests.loans.factories import (
     make_trained_founder,
     officers,
 )
+from tests.notifications.factories import make_notification
+from tests.scheduler import fake_registry
 from tests.training.factories import get_course, make_cohort, make_enrollment, make_institution
 
 CHECKS = [
@@ -100,6 +110,9 @@ ADMIN_OPERATIONS = frozenset(
         "POST /funds/{region_code}/entries",
         "PUT /loan-policies/{region_code}",
         "PUT /integrity/points/{kind}",
+        # Scheduled jobs (SPEC §12).
+        "POST /jobs/{name}/run",
+        "GET /jobs/runs",
     }
 )
 # Only the province's staff promote a city project (D29); the city's staff get 403.
@@ -130,6 +143,9 @@ OFFICER_OPERATIONS = frozenset(
         "GET /integrity/points",
     }
 )
+# Officers decide on the fund misuse a loan usage follow-up found (INTEGRITY_WRITE); staff
+# work every other follow-up operation, and officers see only loan usage tasks anyway.
+OFFICER_FOLLOWUP_OPERATIONS = frozenset({"POST /followups/{task_id}/misuse"})
 # The documented paths of the loans and integrity features: each operation on them must be
 # in OFFICER_OPERATIONS or ADMIN_OPERATIONS (test_every_loan_operation_has_its_caller).
 LOAN_PATH = re.compile(r"^/(loans|repayments|funds|loan-policies|imports/repayments)\b|integrity")
@@ -143,7 +159,7 @@ def fuzz_role(method: str, path: str) -> str:
     operation = f"{method.upper()} {path}"
     if operation in ADMIN_OPERATIONS:
         return "admin"
-    if operation in OFFICER_OPERATIONS:
+    if operation in OFFICER_OPERATIONS | OFFICER_FOLLOWUP_OPERATIONS:
         return "officer"
     return "province_staff" if operation in PROVINCE_OPERATIONS else "staff"
 
@@ -173,6 +189,20 @@ def fuzz_session(app: Flask) -> Iterator[Any]:
     app context stays pushed, so every request gets its own, as in production.
     """
     yield from rolled_back_session(app)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fake_jobs(app: Flask) -> Iterator[None]:
+    """Jobs run by hand run the scheduler tests' fake registry for the whole module: its
+    steps are quick and idempotent (an audit entry per step and date), where the real
+    daily job would sweep every loan and plan every follow-up on each fuzzed run. Its jobs
+    have the real ones' names, so the document's job filter is the same."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(app.config, "SCHEDULER_REGISTRY", fake_registry.REGISTRY)
+        fake_registry.FAILING.clear()
+        yield
+    fake_registry.FAILING.clear()
+    fake_registry.CALLS.clear()
 
 
 @pytest.fixture(scope="module")
@@ -312,6 +342,35 @@ def _loan_sample_rows() -> dict[str, Any]:
     }
 
 
+def _pending_misuse_task() -> FollowupTask:
+    """A Haikou loan usage follow-up done with the money not used as declared: the finding
+    waits for an officer."""
+    _lending()
+    return make_task(
+        "loan_usage",
+        region_code=REGION,
+        status="done",
+        fund_usage_ok=False,
+        misuse_state="pending",
+    )
+
+
+def _followup_sample_rows(staff: User) -> dict[str, Any]:
+    """Open Haikou follow-ups for the staff's work (a business one, an intake services one
+    for the package), a loan usage one whose misuse finding waits for the officer, and a
+    notification of the staff member's own; each twice, the `hostile_` ones for the hostile
+    cases only, so fuzzing having done the others does not turn those cases into 409s."""
+    rows: dict[str, Any] = {}
+    for prefix in ("", "hostile_"):
+        rows |= {
+            f"{prefix}task_id": make_task("business", region_code=REGION).id,
+            f"{prefix}intake_task_id": make_task("intake_services", region_code=REGION).id,
+            f"{prefix}misuse_task_id": _pending_misuse_task().id,
+            f"{prefix}notification_id": make_notification(staff).id,
+        }
+    return rows | {"job_name": "daily"}
+
+
 @pytest.fixture(scope="module")
 def sample_rows(app: Flask, fuzz_session: Any, fuzz_user_ids: dict[str, int]) -> dict[str, Any]:
     """Haikou rows that path ids (and ids in hostile bodies) name, in the staff's (or, for
@@ -341,16 +400,29 @@ def sample_rows(app: Flask, fuzz_session: Any, fuzz_user_ids: dict[str, int]) ->
             ).id,
         }
         rows |= _loan_sample_rows()
+        rows |= _followup_sample_rows(_user(STAFF_USERNAME))
         db.session.commit()
     return rows
 
 
+# Follow-up operations that need a task of one kind or state get one; the path parameter
+# `name` of a job is the sample `job_name`.
+TASK_SAMPLES = {
+    "POST /followups/{task_id}/services": "intake_task_id",
+    "POST /followups/{task_id}/misuse": "misuse_task_id",
+}
+PARAMETER_ROWS = {"name": "job_name"}
+
+
 def _path_parameters(path: str, rows: dict[str, Any], method: str = "") -> dict[str, Any]:
-    """The sample rows a path names; a loan in the state the operation acts on."""
-    loan_row = LOAN_SAMPLES.get(f"{method.upper()} {path}", "loan_id")
-    return {
-        name: rows[loan_row if name == "loan_id" else name] for name in PATH_PARAMETER.findall(path)
-    }
+    """The sample rows a path names; a loan in the state the operation acts on, a task of
+    the kind it works on."""
+    operation = f"{method.upper()} {path}"
+    samples = {
+        "loan_id": LOAN_SAMPLES.get(operation, "loan_id"),
+        "task_id": TASK_SAMPLES.get(operation, "task_id"),
+    } | PARAMETER_ROWS
+    return {name: rows[samples.get(name, name)] for name in PATH_PARAMETER.findall(path)}
 
 
 @schema.exclude(method="DELETE", path="/auth/token").parametrize()
@@ -837,6 +909,165 @@ def _one_posted(answer: Any) -> None:
     assert [row["outcome"] for row in body["rows"]] == ["posted"]
 
 
+# Follow-ups (SPEC §11): Haikou staff work every kind, the officer decides on misuse.
+def _task_path(kind: str = "business") -> dict[str, int]:
+    """An open Haikou follow-up of `kind` (its subject made for it), due on 2026-06-01."""
+    if kind == "loan_usage":
+        _lending()
+    return {"task_id": make_task(kind, region_code=REGION).id}
+
+
+def _listed_task() -> Built:
+    _task_path()
+    return {}, None
+
+
+def _haikou_tasks(answer: Any) -> None:
+    items = answer.json()["items"]
+    assert items, "a Haikou task is open"
+    # Haikou's and its districts' tasks: the staff member's area.
+    assert all(item["region_code"].startswith(REGION[:4]) for item in items), items
+
+
+def _task_detail(answer: Any) -> None:
+    body = answer.json()
+    assert (body["kind"], body["status"], body["attempts"], body["services"]) == (
+        "business",
+        "open",
+        [],
+        [],
+    ), body
+
+
+def _business_completion() -> Built:
+    return _task_path(), {
+        "done_on": _today(),
+        "channel": "visit",
+        "business_status": "operating",
+        "employees": 4,
+        "monthly_revenue": "12000.00",
+        "employment": "self_employed",
+        "note": "模糊测试：上门回访",
+    }
+
+
+def _completed_with_an_observation(answer: Any) -> None:
+    body = answer.json()
+    assert (body["status"], body["done_on"], body["channel"]) == ("done", _today(), "visit")
+    assert (body["business_status"], body["employees"], body["monthly_revenue"]) == (
+        "operating",
+        4,
+        "12000.00",
+    ), body
+    assert body["observation_id"] is not None, body
+
+
+def _business_observed(answer: Any) -> None:
+    task = db.session.get(FollowupTask, answer.json()["id"])
+    business = db.session.get(Business, task.subject_id)
+    db.session.refresh(business)
+    assert (business.employees, business.status_observed_on.isoformat()) == (4, _today())
+
+
+def _intake_package_completion() -> Built:
+    """The whole intake package delivered in the call that completes the task."""
+    return _task_path("intake_services"), {
+        "done_on": _today(),
+        "channel": "phone",
+        "services": ["career_guidance", "lead", "lead", "lead", "training_offer"],
+    }
+
+
+def _attempt() -> Built:
+    return _task_path(), {"attempted_on": _today(), "channel": "phone", "note": "无人接听"}
+
+
+def _service_item() -> Built:
+    return _task_path("intake_services"), {
+        "item": "lead",
+        "detail": "椰子糖加工项目",
+        "provided_on": _today(),
+        "channel": "phone",
+    }
+
+
+def _assignment() -> Built:
+    colleague = make_user(role="staff", region_code=REGION)
+    return _task_path(), {"assignee_id": colleague.id}
+
+
+def _assigned(answer: Any) -> None:
+    body = answer.json()
+    assert body["assignee_id"] is not None, body
+    assert body["status"] == "open", body
+
+
+def _misuse_confirmation() -> Built:
+    return {"task_id": _pending_misuse_task().id}, {
+        "decision": "confirm",
+        "note": "贷款用于购车，与申报用途不符",
+    }
+
+
+def _misuse_in_the_file(answer: Any) -> None:
+    founder_id = answer.json()["founder_id"]
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(IntegrityEvent)
+        .where(IntegrityEvent.founder_id == founder_id, IntegrityEvent.kind == "fund_misuse")
+    )
+    assert count == 1
+
+
+# Notifications, the staff member's own (any role may read theirs).
+def _own_notification() -> dict[str, int]:
+    return {"notification_id": make_notification(_user(STAFF_USERNAME)).id}
+
+
+def _waiting_notification() -> Built:
+    _own_notification()
+    return {}, None
+
+
+def _all_marked(answer: Any) -> None:
+    assert answer.json()["marked"] >= 1, answer.json()
+    user = _user(STAFF_USERNAME)
+    unread = db.session.scalar(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+    )
+    assert unread == 0
+
+
+# Scheduled jobs (SPEC §12), as the administrator, on the fake registry (`fake_jobs`).
+def _job_run() -> Built:
+    return {"name": "daily"}, {"as_of": "2026-06-30"}
+
+
+def _run_succeeded(answer: Any) -> None:
+    body = answer.json()
+    assert (body["job"], body["as_of"], body["status"], body["trigger"], body["error"]) == (
+        "daily",
+        "2026-06-30",
+        "succeeded",
+        "manual",
+        "",
+    ), body
+    assert set(body["counts"]) == {"first", "middle", "last"}, body
+    assert body["holder"] == ADMIN_USERNAME
+
+
+def _past_run() -> Built:
+    run_job("monthly", date(2026, 6, 1), trigger=RunTrigger.MANUAL, holder="fuzz")
+    return {}, None
+
+
+def _runs_listed(answer: Any) -> None:
+    items = answer.json()["items"]
+    assert any((item["job"], item["as_of"]) == ("monthly", "2026-06-01") for item in items)
+
+
 SUCCESSES = [
     Success("GET", "/openapi.json", 200),
     Success("GET", "/regions", 200),
@@ -1160,6 +1391,61 @@ SUCCESSES = [
         lambda: ({"kind": "paid_late"}, {"points": -6}),
         check=_fields_are(kind="paid_late", points=-6, default_points=-5),
     ),
+    # Follow-ups (SPEC §11)
+    Success("GET", "/followups", 200, _listed_task, check=_haikou_tasks),
+    Success("GET", "/followups/{task_id}", 200, lambda: (_task_path(), None), check=_task_detail),
+    Success(
+        "POST",
+        "/followups/{task_id}/complete",
+        200,
+        _business_completion,
+        check=_completed_with_an_observation,
+        check_rows=_business_observed,
+    ),
+    Success(
+        "POST",
+        "/followups/{task_id}/complete",
+        200,
+        _intake_package_completion,
+        check=_fields_are(kind="intake_services", status="done", channel="phone"),
+    ),
+    Success(
+        "POST",
+        "/followups/{task_id}/attempts",
+        201,
+        _attempt,
+        check=_fields_are(channel="phone", note="无人接听"),
+    ),
+    Success(
+        "POST",
+        "/followups/{task_id}/services",
+        201,
+        _service_item,
+        check=_fields_are(item="lead", detail="椰子糖加工项目"),
+    ),
+    Success("POST", "/followups/{task_id}/assign", 200, _assignment, check=_assigned),
+    # As Haikou's loan officer (OFFICER_FOLLOWUP_OPERATIONS).
+    Success(
+        "POST",
+        "/followups/{task_id}/misuse",
+        200,
+        _misuse_confirmation,
+        check=_fields_are(misuse_state="confirmed", status="done", fund_usage_ok=False),
+        check_rows=_misuse_in_the_file,
+    ),
+    # Notifications
+    Success("GET", "/notifications", 200, _waiting_notification, check=_some_items),
+    Success(
+        "POST",
+        "/notifications/{notification_id}/read",
+        200,
+        lambda: (_own_notification(), None),
+        check=_fields_are(read=True, kind="followups_due"),
+    ),
+    Success("POST", "/notifications/read-all", 200, _waiting_notification, check_rows=_all_marked),
+    # Scheduled jobs (SPEC §12), as the administrator.
+    Success("POST", "/jobs/{name}/run", 200, _job_run, check=_run_succeeded),
+    Success("GET", "/jobs/runs", 200, _past_run, check=_runs_listed),
 ]
 
 
@@ -1196,6 +1482,23 @@ def test_every_loan_operation_has_its_caller() -> None:
     }
     assert documented == OFFICER_OPERATIONS | (ADMIN_OPERATIONS & documented)
     assert not OFFICER_OPERATIONS & ADMIN_OPERATIONS
+
+
+def test_every_job_operation_is_the_admins_and_misuse_the_officers() -> None:
+    """Jobs are run and listed by an administrator (JOBS_RUN), misuse is decided by an
+    officer (INTEGRITY_WRITE); staff would get 403 before any input is read."""
+    documented = {
+        f"{method.upper()} {path}"
+        for path, item in schema.raw_schema["paths"].items()
+        for method in item
+    }
+    jobs = {operation for operation in documented if operation.split()[1].startswith("/jobs/")}
+    assert jobs
+    assert {fuzz_role(*operation.split()) for operation in jobs} == {"admin"}
+    followups = {operation for operation in documented if " /followups" in operation}
+    roles = {operation: fuzz_role(*operation.split()) for operation in followups}
+    assert {op for op, role in roles.items() if role == "officer"} == OFFICER_FOLLOWUP_OPERATIONS
+    assert set(roles.values()) == {"staff", "officer"}
 
 
 def test_every_operation_has_a_success_case() -> None:
@@ -1878,6 +2181,218 @@ def _loan_cases() -> list[Any]:
     return found
 
 
+def _completion_with(**changes: Any) -> dict[str, Any]:
+    """A business follow-up's findings (the task is due on 2026-06-01, the business opened
+    on 2026-03-01)."""
+    return {
+        "done_on": "2026-06-02",
+        "channel": "phone",
+        "business_status": "operating",
+        "employees": 3,
+        "monthly_revenue": "8000.00",
+    } | changes
+
+
+def _attempt_with(**changes: Any) -> dict[str, Any]:
+    return {"attempted_on": "2026-06-01", "channel": "phone", "note": "无人接听"} | changes
+
+
+def _service_with(**changes: Any) -> dict[str, Any]:
+    """An item of the intake package (the founder registered on 2026-01-05)."""
+    item = {"item": "lead", "detail": "椰子糖加工", "provided_on": "2026-01-12"}
+    return item | {"channel": "phone"} | changes
+
+
+def _misuse_with(**changes: Any) -> dict[str, Any]:
+    return {"decision": "dismiss", "note": "核实后用途无误"} | changes
+
+
+def _text_cases(make: Callable[..., dict[str, Any]], field: str, limit: int) -> list[Any]:
+    """Text no column holds or no rule accepts, in `field` of `make`'s body."""
+    return [
+        (f"NUL {field}", make(**{field: NUL})),
+        (f"10 MB {field}", make(**{field: TEN_MB})),
+        (f"{field} over {limit} characters", make(**{field: "x" * (limit + 1)})),
+        (f"list {field}", make(**{field: ["x"]})),
+        (f"number as {field}", make(**{field: 5})),
+    ]
+
+
+def _choice_cases(make: Callable[..., dict[str, Any]], field: str, unknown: str) -> list[Any]:
+    """Values outside `field`'s choices."""
+    return [
+        (f"NUL {field}", make(**{field: NUL})),
+        (f"unknown {field}", make(**{field: unknown})),
+        (f"list {field}", make(**{field: [unknown]})),
+        (f"number as {field}", make(**{field: 1})),
+    ]
+
+
+def _followup_cases() -> list[Any]:
+    """Hostile bodies and queries of the follow-up operations, on tasks fuzzing has not
+    touched (`_hostile_rows`): an open business task, an open intake services task and a
+    loan usage task whose misuse finding waits for the officer."""
+    complete = "/followups/{task_id}/complete"
+    completions = [
+        *_text_cases(_completion_with, "note", 1000),
+        *_choice_cases(_completion_with, "channel", "fax"),
+        ("channel self_report", _completion_with(channel="self_report")),
+        *_choice_cases(_completion_with, "business_status", "bankrupt"),
+        *_choice_cases(_completion_with, "employment", "retired"),
+        ("employees huge", _completion_with(employees=HUGE)),
+        ("employees beyond 64 bits", _completion_with(employees=BEYOND_64_BITS)),
+        ("employees 2**31", _completion_with(employees=2**31)),
+        ("employees -1", _completion_with(employees=-1)),
+        ("employees as text", _completion_with(employees="3")),
+        ("employees true", _completion_with(employees=True)),
+        ("closed with employees", _completion_with(business_status="closed", employees=4)),
+        ("no business status", _completion_with(business_status=None)),
+        *_money_cases(_completion_with, "monthly_revenue"),
+        ("monthly_revenue over the cap", _completion_with(monthly_revenue="10000000.01")),
+        *_date_cases(_completion_with, "done_on"),
+        ("done in the future", _completion_with(done_on="2100-01-01")),
+        ("done before the business opened", _completion_with(done_on="2026-02-01")),
+        ("fund usage on a business task", _completion_with(fund_usage_ok=False)),
+        ("fund usage as text", _completion_with(fund_usage_ok="no")),
+        ("fund usage NUL", _completion_with(fund_usage_ok=NUL)),
+        ("fund usage huge", _completion_with(fund_usage_ok=HUGE)),
+        ("services on a business task", _completion_with(services=["lead"])),
+        ("unknown service", _completion_with(services=["bribe"])),
+        ("NUL service", _completion_with(services=[NUL])),
+        ("services not a list", _completion_with(services="lead")),
+        ("a thousand services", _completion_with(services=["lead"] * 1000)),
+        ("body is a list", [_completion_with()]),
+    ]
+    found = [hostile(f"complete: {name}", "POST", complete, body=b) for name, b in completions]
+    attempts = "/followups/{task_id}/attempts"
+    attempt_cases = [
+        *_text_cases(_attempt_with, "note", 1000),
+        *_choice_cases(_attempt_with, "channel", "fax"),
+        ("channel self_report", _attempt_with(channel="self_report")),
+        *_date_cases(_attempt_with, "attempted_on"),
+        ("tried in the future", _attempt_with(attempted_on="2100-01-01")),
+        ("tried before the business opened", _attempt_with(attempted_on="2026-02-01")),
+        ("body is a list", [_attempt_with()]),
+    ]
+    found += [hostile(f"attempt: {name}", "POST", attempts, body=b) for name, b in attempt_cases]
+    services = "/followups/{task_id}/services"
+    service_cases = [
+        *_choice_cases(_service_with, "item", "bribe"),
+        *_text_cases(_service_with, "detail", 500),
+        *_choice_cases(_service_with, "channel", "fax"),
+        ("channel self_report", _service_with(channel="self_report")),
+        *_date_cases(_service_with, "provided_on"),
+        ("provided in the future", _service_with(provided_on="2100-01-01")),
+        ("provided before registration", _service_with(provided_on="2026-01-01")),
+        ("body is a list", [_service_with()]),
+    ]
+    found += [hostile(f"service: {name}", "POST", services, body=b) for name, b in service_cases]
+    assign = "/followups/{task_id}/assign"
+    assignments = [
+        ("huge assignee", HUGE),
+        ("assignee beyond 64 bits", BEYOND_64_BITS),
+        ("assignee 2**31", 2**31),
+        ("no such assignee", 2**31 - 1),
+        ("assignee 0", 0),
+        ("assignee -1", -1),
+        ("assignee as text", "1"),
+        ("assignee a float", 1.5),
+        ("assignee true", True),
+        ("assignee a list", [1]),
+        ("NUL assignee", NUL),
+    ]
+    found += [
+        hostile(f"assign: {name}", "POST", assign, body={"assignee_id": value})
+        for name, value in assignments
+    ]
+    found.append(hostile("assign: body is a list", "POST", assign, body=[{"assignee_id": 1}]))
+    misuse = "/followups/{task_id}/misuse"
+    decisions = [
+        *_choice_cases(_misuse_with, "decision", "maybe"),
+        *_text_cases(_misuse_with, "note", 1000),
+        ("no decision", {"note": "x"}),
+        ("body is a list", [_misuse_with()]),
+    ]
+    found += [hostile(f"misuse: {name}", "POST", misuse, body=b) for name, b in decisions]
+    queue = "/followups"
+    filters = [
+        ("per_page=0", {"per_page": "0"}),
+        ("per_page=201", {"per_page": "201"}),
+        ("page beyond 64 bits", {"page": str(BEYOND_64_BITS)}),
+        ("NUL status", {"status": NUL}),
+        ("unknown status", {"status": "later"}),
+        ("NUL kind", {"kind": NUL}),
+        ("unknown kind", {"kind": "visit"}),
+        ("due before 0000-00-00", {"due_before": "0000-00-00"}),
+        ("due before 9999-12-31", {"due_before": "9999-12-31"}),
+        ("due before 2026-02-30", {"due_before": "2026-02-30"}),
+        ("NUL due before", {"due_before": "2026-\x0006-01"}),
+        ("huge founder", {"founder_id": str(HUGE)}),
+        ("founder beyond 32 bits", {"founder_id": str(2**31)}),
+        ("founder as text", {"founder_id": "abc"}),
+        ("10 MB region", {"region_code": "4" * 100_000}),
+        # "me", "unassigned" or a user id an id column holds, in ASCII digits.
+        ("assignee of 21 characters", {"assignee": "1" * 21}),
+        ("NUL assignee", {"assignee": NUL}),
+        ("unknown assignee word", {"assignee": "everyone"}),
+        ("assignee 0", {"assignee": "0"}),
+        ("assignee 2**31", {"assignee": str(2**31)}),
+        ("assignee 2**63", {"assignee": str(HUGE)}),
+        ("assignee beyond 64 bits", {"assignee": "9" * 20}),
+        ("assignee a superscript digit", {"assignee": "\u00b2"}),
+        ("assignee in Arabic-Indic digits", {"assignee": "\u0661\u0662"}),
+        ("assignee negative", {"assignee": "-1"}),
+    ]
+    found += [hostile(f"followups: {name}", "GET", queue, q) for name, q in filters]
+    # A region filter may find nothing rather than refuse, but never crash.
+    found.append(
+        hostile("followups: NUL region", "GET", queue, {"region_code": NUL}, must_refuse=False)
+    )
+    return found
+
+
+def _notification_and_job_cases() -> list[Any]:
+    """Hostile queries of the notification list, and bodies and queries of the jobs."""
+    notifications = "/notifications"
+    found = [
+        hostile("notifications: per_page=0", "GET", notifications, {"per_page": "0"}),
+        hostile("notifications: per_page=201", "GET", notifications, {"per_page": "201"}),
+        hostile(
+            "notifications: page beyond 64 bits",
+            "GET",
+            notifications,
+            {"page": str(BEYOND_64_BITS)},
+        ),
+    ]
+    run = "/jobs/{name}/run"
+
+    def run_with(**changes: Any) -> dict[str, Any]:
+        return {"as_of": "2026-06-30"} | changes
+
+    runs = [
+        *_date_cases(run_with, "as_of"),
+        ("as_of in the future", run_with(as_of="2100-01-01")),
+        ("as_of before 2000", run_with(as_of="1999-12-31")),
+        ("as_of a list", run_with(as_of=["2026-06-30"])),
+        ("as_of null", run_with(as_of=None)),
+        ("no as_of", {}),
+        ("body is a list", [run_with()]),
+    ]
+    found += [hostile(f"job run: {name}", "POST", run, body=b) for name, b in runs]
+    listed = "/jobs/runs"
+    filters = [
+        ("NUL job", {"job": NUL}),
+        ("unknown job", {"job": "weekly"}),
+        ("NUL status", {"status": NUL}),
+        ("unknown status", {"status": "lost"}),
+        ("per_page=0", {"per_page": "0"}),
+        ("per_page=201", {"per_page": "201"}),
+        ("page beyond 64 bits", {"page": str(BEYOND_64_BITS)}),
+    ]
+    found += [hostile(f"job runs: {name}", "GET", listed, q) for name, q in filters]
+    return found
+
+
 def _zip_that_is_not_a_workbook() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -2421,6 +2936,9 @@ HOSTILE = [
     *_incubation_cases(),
     # Loans, funds, policies and integrity files (SPEC §9, §10)
     *_loan_cases(),
+    # Follow-ups, notifications and scheduled jobs (SPEC §11, §12)
+    *_followup_cases(),
+    *_notification_and_job_cases(),
     # The import: files that are no spreadsheet at all are refused as a whole.
     hostile(
         "import: text named .xlsx",
@@ -2531,6 +3049,13 @@ HOSTILE = [
 ]
 
 
+def _hostile_rows(rows: dict[str, Any]) -> dict[str, Any]:
+    """The sample rows with the follow-ups and notification kept for the hostile cases in
+    place of the ones fuzzing has worked on."""
+    kept = ("task_id", "intake_task_id", "misuse_task_id", "notification_id")
+    return rows | {name: rows[f"hostile_{name}"] for name in kept}
+
+
 @pytest.mark.parametrize("case_data", HOSTILE)
 def test_hostile_input_is_refused_not_crashed(
     app: Flask,
@@ -2539,13 +3064,14 @@ def test_hostile_input_is_refused_not_crashed(
     case_data: Hostile,
 ) -> None:
     operation = schema[case_data.path][case_data.method]
+    rows = _hostile_rows(sample_rows)
     case_fields: dict[str, Any] = {}
-    if parameters := _path_parameters(case_data.path, sample_rows, case_data.method):
+    if parameters := _path_parameters(case_data.path, rows, case_data.method):
         case_fields["path_parameters"] = parameters
     if case_data.query is not None:
         case_fields["query"] = case_data.query
     if case_data.body is not None:
-        case_fields["body"] = _resolve(case_data.body, sample_rows)
+        case_fields["body"] = _resolve(case_data.body, rows)
     extra = multipart(case_data.upload) if case_data.upload is not None else {}
     case = operation.Case(**case_fields)
     headers = fuzz_headers[fuzz_role(case_data.method, case_data.path)]
@@ -2636,6 +3162,45 @@ def test_the_hostile_loan_cases_start_from_valid_bodies(
         db.session.commit()
     case = schema[path][method].Case(
         path_parameters=_path_parameters(path, rows), body=_resolve(body, rows)
+    )
+    headers = fuzz_headers[fuzz_role(method, path)]
+    response = case.call_and_validate(app=app, headers=headers, checks=CHECKS)
+    assert response.status_code == status, response.text[:1000]
+
+
+# The same for the follow-up and job cases: each unchanged body is accepted on fresh rows.
+FOLLOWUP_VALID_STARTS = [
+    pytest.param("POST", "/followups/{task_id}/complete", _completion_with(), 200, id="complete"),
+    pytest.param("POST", "/followups/{task_id}/attempts", _attempt_with(), 201, id="attempt"),
+    pytest.param("POST", "/followups/{task_id}/services", _service_with(), 201, id="service"),
+    pytest.param(
+        "POST", "/followups/{task_id}/assign", {"assignee_id": Row("staff_id")}, 200, id="assign"
+    ),
+    pytest.param("POST", "/followups/{task_id}/misuse", _misuse_with(), 200, id="misuse"),
+    pytest.param("POST", "/jobs/{name}/run", {"as_of": "2026-06-30"}, 200, id="job run"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status"), FOLLOWUP_VALID_STARTS)
+def test_the_hostile_followup_cases_start_from_valid_bodies(
+    app: Flask,
+    fuzz_headers: dict[str, dict[str, str]],
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    status: int,
+) -> None:
+    with app.app_context():  # rows of their own: the sample rows stay as they are
+        rows = {
+            "task_id": make_task("business", region_code=REGION).id,
+            "intake_task_id": make_task("intake_services", region_code=REGION).id,
+            "misuse_task_id": _pending_misuse_task().id,
+            "staff_id": make_user(role="staff", region_code=REGION).id,
+            "job_name": "daily",
+        }
+        db.session.commit()
+    case = schema[path][method].Case(
+        path_parameters=_path_parameters(path, rows, method), body=_resolve(body, rows)
     )
     headers = fuzz_headers[fuzz_role(method, path)]
     response = case.call_and_validate(app=app, headers=headers, checks=CHECKS)
@@ -2766,6 +3331,59 @@ def test_impossible_ids_in_loan_writes_are_not_found(
     )
     assert response.status_code == 404
     assert response.is_json
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "role"),
+    [
+        ("GET", "/followups/0", "staff"),
+        ("GET", "/followups/-1", "staff"),
+        ("GET", f"/followups/{2**31}", "staff"),
+        ("GET", f"/followups/{HUGE}", "staff"),
+        ("GET", f"/followups/{BEYOND_64_BITS}", "staff"),
+        ("GET", "/followups/1e3", "staff"),
+        ("GET", "/followups/abc", "staff"),
+        ("GET", "/followups/%00", "staff"),
+        ("POST", f"/followups/{HUGE}/complete", "staff"),
+        ("POST", f"/followups/{BEYOND_64_BITS}/attempts", "staff"),
+        ("POST", f"/followups/{2**31}/services", "staff"),
+        ("POST", "/followups/%00/assign", "staff"),
+        ("POST", f"/followups/{HUGE}/misuse", "officer"),
+        ("POST", f"/followups/{BEYOND_64_BITS}/misuse", "officer"),
+        ("POST", f"/notifications/{HUGE}/read", "staff"),
+        ("POST", f"/notifications/{BEYOND_64_BITS}/read", "staff"),
+        ("POST", "/notifications/0/read", "staff"),
+        ("POST", "/notifications/%00/read", "staff"),
+        ("POST", "/jobs/%00/run", "admin"),
+        ("POST", "/jobs/weekly/run", "admin"),
+        ("POST", f"/jobs/{'x' * 10_000}/run", "admin"),
+        ("POST", "/jobs/app.scheduler.registry:JOBS/run", "admin"),
+    ],
+)
+def test_impossible_ids_in_followup_notification_and_job_paths_are_not_found(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]], method: str, path: str, role: str
+) -> None:
+    body = {"as_of": "2026-06-30"} if path.startswith("/jobs/") else {}
+    response = app.test_client().open(
+        f"{API_PREFIX}{path}", method=method, json=body, headers=fuzz_headers[role]
+    )
+    assert response.status_code == 404
+    assert response.is_json
+
+
+def test_another_users_notification_is_not_found(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]], sample_rows: dict[str, Any]
+) -> None:
+    """The staff member's notification, read by the officer: 404, and it stays unread."""
+    with app.app_context():
+        notification_id = make_notification(_user(STAFF_USERNAME)).id
+        db.session.commit()
+    response = app.test_client().post(
+        f"{API_PREFIX}/notifications/{notification_id}/read", headers=fuzz_headers["officer"]
+    )
+    assert response.status_code == 404
+    with app.app_context():
+        assert db.session.get(Notification, notification_id).read_at is None
 
 
 @pytest.mark.parametrize("nesting", [1_000, 200_000])

@@ -283,6 +283,7 @@ class CompletionForm(_CompletionBase):
         choices=service_choices,
         validators=[Optional()],
         description=_l("Intake services only: items delivered on done_on."),
+        invalid_choice_message=_l("Choose career guidance, a lead or a training offer."),
     )
 
 
