@@ -77,6 +77,15 @@ def list_businesses_stmt(user: Any, filters: BusinessFilters = BusinessFilters()
     return stmt.order_by(Business.opened_on.desc(), Business.id.desc())
 
 
+def business_ids_in_scope(user: Any, business_ids: Iterable[int]) -> set[int]:
+    """Which of these businesses the user may open (a base hosts other areas' businesses)."""
+    ids = sorted(set(business_ids))
+    if not ids:
+        return set()
+    stmt = _scoped_businesses(select(Business.id), user).where(Business.id.in_(ids))
+    return set(db.session.scalars(stmt))
+
+
 def get_business_in_scope(user: Any, business_id: int) -> Business:
     """The business if the user may see it; 404 otherwise (absent and out of scope look alike)."""
     business = db.session.scalar(

@@ -12,6 +12,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from app.businesses.queries import business_ids_in_scope
 from app.core.dates import today_in_china
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
@@ -140,11 +141,14 @@ def _render_base(
         list_residents_stmt(base.id, current=False),
         read_page_request_or_first(request.args, default_per_page=PAST_PER_PAGE),
     )
+    residents = list_residents(base.id)
+    shown = [r.business_id for r in residents] + [r.business_id for r in past.items]
     return render_template(
         "incubation/base.html",
         base=base,
         occupancy=base_occupancy([base.id])[base.id],
-        residents=list_residents(base.id),
+        residents=residents,
+        linked_business_ids=business_ids_in_scope(current_user, shown),
         past=past,
         residency_form=residency_form or ResidencyForm(formdata=None),
         end_form=end_form,

@@ -337,3 +337,18 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, db_session):
     response = client.get("/incubation/")
     assert response.status_code == 302
     assert "/login" in response.headers["Location"]
+
+
+def test_a_base_names_residents_from_other_areas_without_a_dead_link(client, login_as):
+    login_as("staff", "460100")
+    base = make_base(region_code="460100")
+    own = make_business(region_code="460100")
+    other = make_business(region_code="460200")
+    make_residency(base, own, unit_label="A1")
+    make_residency(base, other, unit_label="A2")
+    db.session.commit()
+    base_id, own_id, other_id, other_name = base.id, own.id, other.id, other.name
+    html = client.get(f"/incubation/bases/{base_id}").get_data(as_text=True)
+    assert f'href="/businesses/{own_id}"' in html
+    assert f'href="/businesses/{other_id}"' not in html
+    assert other_name in html
