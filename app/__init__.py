@@ -179,6 +179,7 @@ def register_blueprints(app: Flask) -> None:
     from app.notifications.views import notifications_bp
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
+    from app.reports.api import reports_api_bp
     from app.scheduler.api import jobs_api_bp
     from app.scheduler.views import jobs_bp
     from app.training.api import training_api_bp
@@ -216,6 +217,7 @@ def register_blueprints(app: Flask) -> None:
         followups_api_bp,
         notifications_api_bp,
         jobs_api_bp,
+        reports_api_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)

@@ -475,6 +475,8 @@ class Success:
     check: Callable[[Any], None] = lambda answer: None
     # Run in the app after the call, for what the answer itself does not show.
     check_rows: Callable[[Any], None] | None = None
+    # The query string, for operations read by their filters.
+    query: dict[str, str] | None = None
 
     @property
     def id(self) -> str:
@@ -1063,6 +1065,21 @@ def _past_run() -> Built:
     return {}, None
 
 
+def _kpis_answered(response: Any) -> None:
+    answer = response.json()
+    assert (answer["region_code"], answer["as_of"]) == (REGION, "2026-06-30")
+    assert set(answer) == {
+        "region_code",
+        "as_of",
+        "training",
+        "opening",
+        "survival",
+        "jobs",
+        "loans",
+        "followups",
+    }
+
+
 def _runs_listed(answer: Any) -> None:
     items = answer.json()["items"]
     assert any((item["job"], item["as_of"]) == ("monthly", "2026-06-01") for item in items)
@@ -1446,6 +1463,14 @@ SUCCESSES = [
     # Scheduled jobs (SPEC §12), as the administrator.
     Success("POST", "/jobs/{name}/run", 200, _job_run, check=_run_succeeded),
     Success("GET", "/jobs/runs", 200, _past_run, check=_runs_listed),
+    # KPIs (SPEC §11, §14), as the city's staff.
+    Success(
+        "GET",
+        "/kpis",
+        200,
+        query={"region_code": REGION, "as_of": "2026-06-30"},
+        check=_kpis_answered,
+    ),
 ]
 
 
@@ -1462,6 +1487,8 @@ def test_success_answers_match_their_schemas(
     case_fields: dict[str, Any] = {"path_parameters": parameters} if parameters else {}
     if body is not None:
         case_fields["body"] = body
+    if success.query is not None:
+        case_fields["query"] = success.query
     case = operation.Case(**case_fields)
     response = case.call_and_validate(app=app, headers=headers, checks=CHECKS, **extra)
     assert response.status_code == success.status, response.text

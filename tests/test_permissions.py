@@ -359,6 +359,8 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_integrity.reject_correction", "POST"): row(401, 403, 403, 422, 403),
     ("api_integrity.list_points", "GET"): row(401, 200, 403, 200, 403),
     ("api_integrity.update_points", "PUT"): row(401, 422, 403, 403, 403),
+    # No query string: region_code is required, so every reader gets 422.
+    ("api_reports.get_kpis", "GET"): row(401, 422, 422, 422, 403),
     # Follow-ups (SPEC §4, §11): staff work their area's tasks, officers its loan_usage tasks
     # and decide misuse findings, admins read; founders never see the queue but answer their
     # own follow-ups at /followups/me. Task ids name an open loan_usage task of the staff's

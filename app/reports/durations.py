@@ -1,0 +1,103 @@
+"""How long each business lasted, as of a date, for the survival figures (SPEC §11).
+
+One set-based query: the status columns on the business row are today's, so a report as
+of an earlier day reads the observations up to that day instead. A business opened by D
+closed (an event) when its latest observation by D says closed; its duration is then
+closed_on − opened_on. Otherwise it is censored at its last operating or suspended
+observation by D (else at opening). A business whose founder is lost to follow-up by D is
+censored the same way even if a closure was recorded: SPEC §11 never counts it as closed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Select, and_, case, func, or_, select
+
+from app.businesses.models import Business, BusinessStatus, Observation
+from app.core.sql import days_between
+from app.extensions import db
+from app.founders.models import Founder
+from app.regions.models import Region
+
+DURATION_COLUMNS = ["business_id", "opened_on", "is_closed", "is_founder_lost", "duration_days"]
+
+
+def business_durations_query(
+    region_codes: list[str], as_of: date, start: date | None = None, end: date | None = None
+) -> Select:
+    """The statement behind `list_business_durations` (one row per business)."""
+    # A province code brings in its cities; a caller passing the cities as well is harmless.
+    in_regions = Business.region_code.in_(
+        select(Region.code).where(
+            or_(Region.code.in_(region_codes), Region.parent_code.in_(region_codes))
+        )
+    )
+    scope = [in_regions, Business.opened_on <= as_of]
+    if start is not None:
+        scope.append(Business.opened_on >= start)
+    if end is not None:
+        scope.append(Business.opened_on <= end)
+
+    # Per observation by D: its recency rank and the business's last day seen alive.
+    seen = (
+        select(
+            Observation.business_id,
+            Observation.status,
+            Observation.closed_on,
+            func.row_number()
+            .over(
+                partition_by=Observation.business_id,
+                order_by=(Observation.observed_on.desc(), Observation.id.desc()),
+            )
+            .label("recency"),
+            func.max(case((Observation.status != BusinessStatus.CLOSED, Observation.observed_on)))
+            .over(partition_by=Observation.business_id)
+            .label("last_alive_on"),
+        )
+        .join(Business, Business.id == Observation.business_id)
+        .where(Observation.observed_on <= as_of, *scope)
+        .subquery("seen")
+    )
+    founder_lost = and_(
+        Founder.lost_to_follow_up_on.is_not(None), Founder.lost_to_follow_up_on <= as_of
+    )
+    closed = and_(seen.c.status == BusinessStatus.CLOSED, ~founder_lost)
+    censored_on = func.coalesce(seen.c.last_alive_on, Business.opened_on)
+    return (
+        select(
+            Business.id.label("business_id"),
+            Business.opened_on,
+            case((closed, 1), else_=0).label("is_closed"),
+            case((founder_lost, 1), else_=0).label("is_founder_lost"),
+            case(
+                (closed, days_between(seen.c.closed_on, Business.opened_on)),
+                else_=days_between(censored_on, Business.opened_on),
+            ).label("duration_days"),
+        )
+        .join(Founder, Founder.id == Business.founder_id)
+        .outerjoin(seen, and_(seen.c.business_id == Business.id, seen.c.recency == 1))
+        .where(*scope)
+        .order_by(Business.id)
+    )
+
+
+def list_business_durations(
+    region_codes: list[str], as_of: date, start: date | None = None, end: date | None = None
+) -> pd.DataFrame:
+    """Each business's duration in days and whether it ended in a closure, as of `as_of`.
+
+    Businesses opened ≤ as_of in the regions (a province includes its cities), with
+    opened_on in [start, end] when given; records dated after as_of are ignored.
+    """
+    rows = db.session.execute(business_durations_query(region_codes, as_of, start, end)).all()
+    frame = pd.DataFrame(rows, columns=DURATION_COLUMNS)
+    return frame.astype(
+        {
+            "business_id": "int64",
+            "is_closed": "bool",
+            "is_founder_lost": "bool",
+            "duration_days": "int64",
+        }
+    )

@@ -1,0 +1,50 @@
+"""Report forms: the KPI query (region, cut-off date, optional period).
+
+The period's start is called `from` in the query string (SPEC §14), a Python keyword, so
+that field is added to the class after its body.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length, Optional, ValidationError
+
+from app.core.forms import AppForm, DateRange, strip
+from app.extensions import db
+from app.regions.models import Region
+
+# Reports look at the programme's own years; wider dates are typing mistakes.
+REPORT_DATES = DateRange(date(2000, 1, 1), date(2099, 12, 31))
+
+
+class KpiQueryForm(AppForm):
+    """GET /kpis: region_code, as_of (today in China when not given), from?, to?."""
+
+    class Meta:
+        csrf = False
+
+    region_code = StringField(
+        _l("Region"), filters=[strip], validators=[InputRequired(), Length(min=6, max=6)]
+    )
+    as_of = DateField(_l("Date"), validators=[Optional(), REPORT_DATES])
+    to = DateField(_l("To"), validators=[Optional(), REPORT_DATES])
+
+    def validate_region_code(self, field: Any) -> None:
+        """An unknown region is a field error (422), not a missing page."""
+        if not db.session.scalar(select(Region.code).where(Region.code == field.data)):
+            raise ValidationError(str(_l("Unknown region.")))
+
+    def validate_to(self, field: Any) -> None:
+        """The period ends on or after it starts."""
+        start = self["from"].data
+        if field.data is not None and start is not None and field.data < start:
+            raise ValidationError(str(_l("The end date is before the start date.")))
+
+
+# `from` is a keyword; WTForms' metaclass takes a field added after the class body too.
+setattr(KpiQueryForm, "from", DateField(_l("From"), validators=[Optional(), REPORT_DATES]))
