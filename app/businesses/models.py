@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, Money, UTCDateTime, utcnow
+from app.core.db import Base, Money, UTCDateTime, in_list, utcnow
 from app.core.industries import industry_check
 from app.founders.models import Founder
 from app.regions.models import Region
@@ -54,11 +54,6 @@ class ReviewState(enum.StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
     QUERIED = "queried"
-
-
-def _in_list(column: str, values: type[enum.StrEnum]) -> str:
-    quoted = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({quoted})"
 
 
 class Business(Base):
@@ -94,7 +89,7 @@ class Business(Base):
 
     __table_args__ = (
         CheckConstraint(industry_check("industry"), name="industry"),
-        CheckConstraint(_in_list("status", BusinessStatus), name="status"),
+        CheckConstraint(in_list("status", BusinessStatus), name="status"),
         CheckConstraint("employees_at_opening BETWEEN 0 AND 10000", name="employees_at_opening"),
         CheckConstraint("employees BETWEEN 0 AND 10000", name="employees"),
         CheckConstraint(
@@ -144,10 +139,10 @@ class Observation(Base):
     business: Mapped[Business] = relationship()
 
     __table_args__ = (
-        CheckConstraint(_in_list("status", BusinessStatus), name="status"),
-        CheckConstraint(_in_list("source", ObservationSource), name="source"),
+        CheckConstraint(in_list("status", BusinessStatus), name="status"),
+        CheckConstraint(in_list("source", ObservationSource), name="source"),
         CheckConstraint(
-            f"review_state IS NULL OR {_in_list('review_state', ReviewState)}",
+            f"review_state IS NULL OR {in_list('review_state', ReviewState)}",
             name="review_state",
         ),
         CheckConstraint("employees BETWEEN 0 AND 10000", name="employees"),

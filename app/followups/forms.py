@@ -38,15 +38,8 @@ from app.followups.models import (
     TaskKind,
     TaskStatus,
 )
+from app.followups.plan import KIND_LABELS
 
-KIND_LABELS = {
-    TaskKind.INTAKE_CONTACT: _l("Intake contact"),
-    TaskKind.INTAKE_SERVICES: _l("Intake services"),
-    TaskKind.POST_TRAINING: _l("After training"),
-    TaskKind.BUSINESS: _l("Business follow-up"),
-    TaskKind.LOAN_USAGE: _l("Loan usage"),
-    TaskKind.INCUBATION_EXIT: _l("After incubation"),
-}
 STATUS_LABELS = {
     TaskStatus.OPEN: _l("To do"),
     TaskStatus.DONE: _l("Done"),

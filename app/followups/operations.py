@@ -75,27 +75,24 @@ BUSINESS_FINDINGS = ("business_status", "employees", "monthly_revenue")
 _OBSERVATION_FIELD_NAMES = {"status": "business_status", "observed_on": "done_on"}
 
 
-# Shared checks --------------------------------------------------------------------------
-def _require_worker(actor: Any, task: FollowupTask) -> None:
-    """Staff work every kind, officers loan_usage only; the task must be in their area."""
-    role = getattr(actor, "role", None)
-    if role == Role.STAFF:
-        pass
-    elif role == Role.OFFICER:
-        if task.kind != TaskKind.LOAN_USAGE:
-            raise PermissionDenied(_("Officers work the loan usage follow-ups only."))
-    else:
-        raise PermissionDenied(_("Only centre staff and officers work follow-ups."))
-    if not is_task_in_scope(actor, task.id):
-        raise PermissionDenied(_("This follow-up is outside your area."))
-
-
 # What a Conflict says when an item of the intake package is recorded a second time.
 PACKAGE_FULL = {
     ServiceItem.CAREER_GUIDANCE: _l("The package already has its career guidance."),
     ServiceItem.LEAD: _l("The package already has its three project or job leads."),
     ServiceItem.TRAINING_OFFER: _l("The package already has its training offer."),
 }
+
+
+# Shared checks --------------------------------------------------------------------------
+def _require_worker(actor: Any, task: FollowupTask) -> None:
+    """Staff work every kind, officers loan_usage only; the task must be in their area."""
+    role = getattr(actor, "role", None)
+    if role not in (Role.STAFF, Role.OFFICER):
+        raise PermissionDenied(_("Only centre staff and officers work follow-ups."))
+    if role == Role.OFFICER and task.kind != TaskKind.LOAN_USAGE:
+        raise PermissionDenied(_("Officers work the loan usage follow-ups only."))
+    if not is_task_in_scope(actor, task.id):
+        raise PermissionDenied(_("This follow-up is outside your area."))
 
 
 def _lock(task: FollowupTask) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, UTCDateTime, utcnow
+from app.core.db import Base, UTCDateTime, in_list, utcnow
 from app.regions.models import Region
 
 
@@ -54,11 +54,6 @@ class Sex(enum.StrEnum):
     FEMALE = "female"
 
 
-def _in_list(column: str, values: type[enum.StrEnum]) -> str:
-    quoted = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({quoted})"
-
-
 class Founder(Base):
     """A person registered by real name; every later record (training, business, loan,
     follow-up) points back here, so one id links intake to every outcome."""
@@ -92,11 +87,11 @@ class Founder(Base):
     region: Mapped[Region] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint(_in_list("target_group", TargetGroup), name="target_group"),
+        CheckConstraint(in_list("target_group", TargetGroup), name="target_group"),
         CheckConstraint(
-            f"education IS NULL OR {_in_list('education', Education)}", name="education"
+            f"education IS NULL OR {in_list('education', Education)}", name="education"
         ),
-        CheckConstraint(_in_list("sex", Sex), name="sex"),
+        CheckConstraint(in_list("sex", Sex), name="sex"),
         CheckConstraint("length(id_number) = 18", name="id_number_length"),
         # The list pages filter by region and sort by registration date, newest first.
         Index("ix_founder_region_registered", "region_code", "registered_on", "id"),

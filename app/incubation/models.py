@@ -19,7 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.businesses.models import Business
-from app.core.db import Base, UTCDateTime, utcnow
+from app.core.db import Base, UTCDateTime, in_list, utcnow
 from app.regions.models import Region
 
 
@@ -38,11 +38,6 @@ class ResidencyOutcome(enum.StrEnum):
     GRADUATED = "graduated"
     LEFT = "left"
     CLOSED = "closed"
-
-
-def _in_list(column: str, values: type[enum.StrEnum]) -> str:
-    quoted = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({quoted})"
 
 
 # A residency is open until it has an end date.
@@ -68,7 +63,7 @@ class IncubationBase(Base):
     region: Mapped[Region] = relationship(lazy="joined")
 
     __table_args__ = (
-        CheckConstraint(_in_list("kind", BaseKind), name="kind"),
+        CheckConstraint(in_list("kind", BaseKind), name="kind"),
         CheckConstraint("units BETWEEN 1 AND 10000", name="units"),
         UniqueConstraint("region_code", "name"),
     )
@@ -97,7 +92,7 @@ class Residency(Base):
 
     __table_args__ = (
         CheckConstraint(
-            f"outcome IS NULL OR {_in_list('outcome', ResidencyOutcome)}", name="outcome"
+            f"outcome IS NULL OR {in_list('outcome', ResidencyOutcome)}", name="outcome"
         ),
         CheckConstraint("(ends_on IS NULL) = (outcome IS NULL)", name="outcome_when_ended"),
         CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="ends_after_start"),

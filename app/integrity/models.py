@@ -16,7 +16,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, UTCDateTime, utcnow
+from app.core.db import Base, UTCDateTime, in_list, utcnow
 from app.founders.models import Founder
 
 
@@ -74,11 +74,6 @@ class CorrectionState(enum.StrEnum):
     REJECTED = "rejected"
 
 
-def _in_list(column: str, values: type[enum.StrEnum]) -> str:
-    quoted = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({quoted})"
-
-
 class IntegrityEvent(Base):
     """One event of a founder's integrity file."""
 
@@ -105,8 +100,8 @@ class IntegrityEvent(Base):
     founder: Mapped[Founder] = relationship()
 
     __table_args__ = (
-        CheckConstraint(_in_list("kind", EventKind), name="kind"),
-        CheckConstraint(_in_list("source", EventSource), name="source"),
+        CheckConstraint(in_list("kind", EventKind), name="kind"),
+        CheckConstraint(in_list("source", EventSource), name="source"),
         CheckConstraint("points BETWEEN -150 AND 150", name="points"),
         Index("ix_integrity_event_founder", "founder_id", "occurred_on", "id"),
     )
@@ -125,7 +120,7 @@ class IntegrityPoints(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(_in_list("kind", EventKind), name="kind"),
+        CheckConstraint(in_list("kind", EventKind), name="kind"),
         CheckConstraint("kind <> 'correction'", name="not_correction"),
         CheckConstraint("points BETWEEN -150 AND 150", name="points"),
     )
@@ -158,7 +153,7 @@ class IntegrityCorrection(Base):
     founder: Mapped[Founder] = relationship()
 
     __table_args__ = (
-        CheckConstraint(_in_list("state", CorrectionState), name="state"),
+        CheckConstraint(in_list("state", CorrectionState), name="state"),
         CheckConstraint("points <> 0 AND points BETWEEN -150 AND 150", name="points"),
         CheckConstraint(
             "decided_by_id IS NULL OR proposed_by_id IS NULL OR decided_by_id <> proposed_by_id",

@@ -36,14 +36,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.core.db import Base, Money, Rate, UTCDateTime, utcnow
+from app.core.db import Base, Money, Rate, UTCDateTime, in_list, utcnow
 from app.founders.models import Founder
 from app.regions.models import Region
-
-
-def _in_list(column: str, values: type[enum.StrEnum]) -> str:
-    quoted = ", ".join(f"'{member.value}'" for member in values)
-    return f"{column} IN ({quoted})"
 
 
 class LoanStatus(enum.StrEnum):
@@ -232,8 +227,8 @@ class Loan(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(_in_list("status", LoanStatus), name="status"),
-        CheckConstraint(_in_list("bucket", Bucket), name="bucket"),
+        CheckConstraint(in_list("status", LoanStatus), name="status"),
+        CheckConstraint(in_list("bucket", Bucket), name="bucket"),
         CheckConstraint(
             "repayment_method IN ('interest_only', 'equal_principal', 'equal_installment')",
             name="repayment_method",
@@ -322,7 +317,7 @@ class LoanInstallment(Base):
 
     __table_args__ = (
         UniqueConstraint("loan_id", "n", name="uq_loan_installment_loan_id_n"),
-        CheckConstraint(_in_list("status", InstallmentStatus), name="status"),
+        CheckConstraint(in_list("status", InstallmentStatus), name="status"),
         CheckConstraint("principal >= 0 AND interest >= 0", name="amounts"),
         CheckConstraint("subsidy + borrower_interest = interest", name="interest_split"),
         CheckConstraint("paid_principal BETWEEN 0 AND principal", name="paid_principal"),
@@ -378,8 +373,8 @@ class Repayment(Base):
     )
 
     __table_args__ = (
-        CheckConstraint(_in_list("kind", EntryKind), name="kind"),
-        CheckConstraint(_in_list("source", EntrySource), name="source"),
+        CheckConstraint(in_list("kind", EntryKind), name="kind"),
+        CheckConstraint(in_list("source", EntrySource), name="source"),
         CheckConstraint(
             "(kind = 'payment' AND amount > 0 AND reference IS NOT NULL AND reverses_id IS NULL)"
             " OR (kind = 'reversal' AND amount < 0 AND reverses_id IS NOT NULL)",
@@ -429,7 +424,7 @@ class FundEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     __table_args__ = (
-        CheckConstraint(_in_list("kind", FundEntryKind), name="kind"),
+        CheckConstraint(in_list("kind", FundEntryKind), name="kind"),
         CheckConstraint(
             "(kind IN ('deposit', 'recovery') AND amount > 0)"
             " OR (kind IN ('withdrawal', 'compensation') AND amount < 0)",
