@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, insert, or_, select
 
-from app.businesses.models import Business, BusinessStatus, Observation
+from app.businesses.models import Business, BusinessStatus
 from app.core.sql import add_days, as_date
 from app.extensions import db
 from app.followups.models import FollowupTask, TaskStatus
@@ -30,6 +30,7 @@ from app.founders.models import Founder
 from app.loans.models import SERVICED_STATUSES, Loan
 from app.regions.models import Region
 from app.reports.models import KpiSnapshot
+from app.reports.status import status_as_of
 from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,7 @@ def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
         .where(Business.opened_on <= day)
         .group_by(Business.region_code),
     )
-    status = _status_as_of(day)
+    status = status_as_of(day)
     operating = (Business.opened_on <= day, status.c.status == BusinessStatus.OPERATING.value)
     yield (
         "businesses_operating",
@@ -149,36 +150,6 @@ def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
         select(Founder.region_code, func.count())
         .where(Founder.lost_to_follow_up_on.is_not(None), Founder.lost_to_follow_up_on <= day)
         .group_by(Founder.region_code),
-    )
-
-
-def _status_as_of(day: Any) -> Any:
-    """Each business's status and head count on `day`: its latest observation by then
-    (observed_on, then creation order), else operating with its opening head count."""
-    ranked = (
-        select(
-            Observation.business_id,
-            Observation.status,
-            Observation.employees,
-            func.row_number()
-            .over(
-                partition_by=Observation.business_id,
-                order_by=(Observation.observed_on.desc(), Observation.id.desc()),
-            )
-            .label("position"),
-        )
-        .where(Observation.observed_on <= day)
-        .subquery("ranked")
-    )
-    latest = select(ranked).where(ranked.c.position == 1).subquery("latest")
-    return (
-        select(
-            Business.id.label("business_id"),
-            func.coalesce(latest.c.status, BusinessStatus.OPERATING.value).label("status"),
-            func.coalesce(latest.c.employees, Business.employees_at_opening).label("employees"),
-        )
-        .outerjoin(latest, latest.c.business_id == Business.id)
-        .subquery("status_as_of")
     )
 
 

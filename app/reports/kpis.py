@@ -18,7 +18,7 @@ Definitions where SPEC §11 leaves a choice (docs: KPI definitions):
   months: add_months(c, m) ≤ D; opened: one of the founder's businesses (any region) with
   c < opened_on ≤ add_months(c, m), counted among the eligible only.
 - jobs. Businesses opened ≤ D (and in the period, by opened_on), their status on D the
-  latest observation by then (`reports.jobs._status_as_of`); jobs = employees of the
+  latest observation by then (`reports.status.status_as_of`); jobs = employees of the
   operating ones.
 - loans. Loans disbursed ≤ D and in the period (by disbursed_on). The outstanding
   principal and PAR30 are computed as of D from the installments rather than read from
@@ -77,7 +77,7 @@ from app.loans.models import (
     Repayment,
 )
 from app.regions.models import Region
-from app.reports.jobs import _status_as_of
+from app.reports.status import status_as_of
 from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
 
 RATE_PLACES = Decimal("0.0001")
@@ -254,7 +254,7 @@ def opening_figures(codes: list[str], window: _Window) -> dict[str, Any]:
 
 def jobs_figures(codes: list[str], window: _Window) -> dict[str, Any]:
     """Operating businesses on D, their employees, and jobs per operating business."""
-    status = _status_as_of(window.day)
+    status = status_as_of(window.day)
     operating, jobs = _one(
         select(func.count(), func.coalesce(func.sum(status.c.employees), 0))
         .select_from(Business)
