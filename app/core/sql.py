@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Date, Integer
+from sqlalchemy import Date, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -136,3 +136,23 @@ def add_working_days(day: Any, days: Any) -> ColumnElement:
         + case((start_weekday + remainder > 4, 2), else_=0)
     )
     return case((n == 0, day), else_=add_days(day, cast(shift, Integer())))
+
+
+class month_of(FunctionElement):
+    """The calendar month of `day` as text 'YYYY-MM' (for grouping figures by month)."""
+
+    type = String()
+    inherit_cache = True
+    name = "month_of"
+
+
+@compiles(month_of)
+def _month_of_default(element: month_of, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"to_char({compiler.process(day, **kw)}, 'YYYY-MM')"
+
+
+@compiles(month_of, "sqlite")
+def _month_of_sqlite(element: month_of, compiler: Any, **kw: Any) -> str:
+    (day,) = list(element.clauses)
+    return f"strftime('%Y-%m', {compiler.process(day, **kw)})"

@@ -40,51 +40,31 @@ Definitions where SPEC §11 leaves a choice (docs: KPI definitions):
   snapshot counts it); response rate = tasks done by D / tasks due. `lost` = founders of
   the region flagged lost to follow-up on or before D (a stock: the period is not applied).
 - survival. `reports.survival.survival_figures` over the same region set and period.
+
+Each figure is a sum over the member rows of `reports.members`; `compute_breakdown`
+groups the same rows by a `reports.dimensions.Dimension`, and `reports.lists` lists them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from sqlalchemy import (
-    BigInteger,
-    Select,
-    and_,
-    case,
-    exists,
-    func,
-    or_,
-    select,
-    true,
-    type_coerce,
-)
-from sqlalchemy.orm import aliased
+import pandas as pd
+from sqlalchemy import Select, func, literal, or_, select
 
-from app.businesses.models import Business, BusinessStatus
-from app.core.sql import add_days, add_months, as_date, days_between
 from app.extensions import db
-from app.followups.models import FollowupTask, TaskStatus
-from app.followups.planning import MISSED_AFTER_DAYS
-from app.founders.models import Founder
-from app.loans.models import (
-    Allocation,
-    FundEntry,
-    FundEntryKind,
-    Loan,
-    LoanInstallment,
-    Repayment,
-)
 from app.regions.models import Region
-from app.reports.status import status_as_of
-from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
+from app.reports import members as m
+from app.reports.dimensions import KEY, Dimension, dimension_key, key_labels
+from app.reports.members import Window
+from app.reports.survival import survival_from_durations
 
 RATE_PLACES = Decimal("0.0001")
 CENT = Decimal("0.01")
-ENTREPRENEURSHIP = [kind.value for kind in ENTREPRENEURSHIP_KINDS]
-# Days past due beyond which a loan's principal is "at risk" (PAR30).
-PAR_DAYS = 30
+GROUPS = ("training", "opening", "survival", "jobs", "loans", "followups")
 
 
 def region_codes(region_code: str) -> list[str]:
@@ -112,300 +92,203 @@ def compute_kpis(
     region_code: str, as_of: date, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
     """Every SPEC §11 figure of the region (and its cities) as of `as_of`, in the §14 shape."""
-    codes = region_codes(region_code)
-    window = _Window(as_of, start, end)
-    return {
-        "region_code": region_code,
-        "as_of": as_of.isoformat(),
-        "training": training_figures(codes, window),
-        "opening": opening_figures(codes, window),
-        "survival": _survival(codes, as_of, start, end),
-        "jobs": jobs_figures(codes, window),
-        "loans": loan_figures(codes, window),
-        "followups": followup_figures(codes, window),
-    }
+    figures = _grouped_figures(region_codes(region_code), Window(as_of, start, end), None)
+    return {"region_code": region_code, "as_of": as_of.isoformat(), **figures[None]}
 
 
-class _Window:
-    """The cut-off D and the optional period, as SQL conditions on a date column."""
-
-    def __init__(self, as_of: date, start: date | None, end: date | None) -> None:
-        self.as_of = as_of
-        self.day = as_date(as_of)
-        self.start = start
-        self.end = end
-
-    def in_period(self, column: Any) -> Any:
-        """`column` within [start, end] (either side open when not given)."""
-        conditions = []
-        if self.start is not None:
-            conditions.append(column >= as_date(self.start))
-        if self.end is not None:
-            conditions.append(column <= as_date(self.end))
-        return and_(true(), *conditions)
-
-    def known(self, column: Any) -> Any:
-        """`column` dated by D and within the period."""
-        return and_(column.is_not(None), column <= self.day, self.in_period(column))
-
-
-def _one(stmt: Select) -> Any:
-    return db.session.execute(stmt).one()
-
-
-def _count_if(condition: Any) -> Any:
-    return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
-
-
-def _fen(column: Any) -> Any:
-    """A Money column as raw integer fen, so SQL arithmetic on it stays integral."""
-    return type_coerce(column, BigInteger)
-
-
-def _yuan(fen: Any) -> Decimal:
-    return (Decimal(int(fen or 0)) / 100).quantize(CENT)
-
-
-def training_figures(codes: list[str], window: _Window) -> dict[str, Any]:
-    """Entrepreneurship enrollments entering the period: enrolled, passed, failed, pass rate."""
-    completed = and_(Enrollment.completed_on.is_not(None), Enrollment.completed_on <= window.day)
-    entry_on = case((completed, Enrollment.completed_on), else_=Enrollment.enrolled_on)
-    result_known = and_(completed, window.in_period(Enrollment.completed_on))
-    enrolled, passed, failed = _one(
-        select(
-            func.count(),
-            _count_if(and_(result_known, Enrollment.result == TrainingResult.PASSED.value)),
-            _count_if(and_(result_known, Enrollment.result == TrainingResult.FAILED.value)),
-        )
-        .select_from(Enrollment)
-        .join(Founder, Founder.id == Enrollment.founder_id)
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .join(Course, Course.id == Cohort.course_id)
-        .where(
-            Founder.region_code.in_(codes),
-            Course.kind.in_(ENTREPRENEURSHIP),
-            Enrollment.enrolled_on <= window.day,
-            window.in_period(entry_on),
-        )
-    )
-    return {
-        "enrolled": int(enrolled),
-        "passed": int(passed),
-        "failed": int(failed),
-        "pass_rate": rate(passed, int(passed) + int(failed)),
-    }
-
-
-def opening_figures(codes: list[str], window: _Window) -> dict[str, Any]:
-    """Opening rates at 3 and 6 months after the first passed entrepreneurship training."""
-    first_pass = (
-        select(
-            Enrollment.founder_id.label("founder_id"),
-            func.min(Enrollment.completed_on).label("completed_on"),
-        )
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .join(Course, Course.id == Cohort.course_id)
-        .join(Founder, Founder.id == Enrollment.founder_id)
-        .where(
-            Founder.region_code.in_(codes),
-            Course.kind.in_(ENTREPRENEURSHIP),
-            Enrollment.result == TrainingResult.PASSED.value,
-            Enrollment.completed_on <= window.day,
-        )
-        .group_by(Enrollment.founder_id)
-        .subquery("first_pass")
-    )
-    c = first_pass.c.completed_on
-    before = aliased(Business)
-    opened_before = exists().where(
-        before.founder_id == first_pass.c.founder_id, before.opened_on <= c
-    )
-
-    def opened_within(months: int) -> Any:
-        later = aliased(Business)
-        return exists().where(
-            later.founder_id == first_pass.c.founder_id,
-            later.opened_on > c,
-            later.opened_on <= add_months(c, months),
-            later.opened_on <= window.day,
-        )
-
-    eligible_3 = add_months(c, 3) <= window.day
-    eligible_6 = add_months(c, 6) <= window.day
-    e3, o3, e6, o6 = _one(
-        select(
-            _count_if(eligible_3),
-            _count_if(and_(eligible_3, opened_within(3))),
-            _count_if(eligible_6),
-            _count_if(and_(eligible_6, opened_within(6))),
-        )
-        .select_from(first_pass)
-        .where(~opened_before, window.in_period(c))
-    )
-    return {
-        "eligible_3m": int(e3),
-        "opened_3m": int(o3),
-        "rate_3m": rate(o3, e3),
-        "eligible_6m": int(e6),
-        "opened_6m": int(o6),
-        "rate_6m": rate(o6, e6),
-    }
-
-
-def jobs_figures(codes: list[str], window: _Window) -> dict[str, Any]:
-    """Operating businesses on D, their employees, and jobs per operating business."""
-    status = status_as_of(window.day)
-    operating, jobs = _one(
-        select(func.count(), func.coalesce(func.sum(status.c.employees), 0))
-        .select_from(Business)
-        .join(status, status.c.business_id == Business.id)
-        .where(
-            Business.region_code.in_(codes),
-            window.known(Business.opened_on),
-            status.c.status == BusinessStatus.OPERATING.value,
-        )
-    )
-    return {
-        "operating": int(operating),
-        "jobs": int(jobs),
-        "jobs_per_business": rate(jobs, operating),
-    }
-
-
-def loan_figures(codes: list[str], window: _Window) -> dict[str, Any]:
-    """Disbursements, outstanding principal, on-time repayment, PAR30, compensation and
-    recovery of the region's loans disbursed by D (and in the period)."""
-    day = window.day
-    cohort = (Loan.region_code.in_(codes), window.known(Loan.disbursed_on))
-    principal_paid = (
-        select(func.coalesce(func.sum(_fen(Allocation.principal)), 0))
-        .join(Repayment, Repayment.id == Allocation.repayment_id)
-        .join(LoanInstallment, LoanInstallment.id == Allocation.installment_id)
-        .where(LoanInstallment.loan_id == Loan.id, Repayment.paid_on <= day)
-        .scalar_subquery()
-    )
-    outstanding = _fen(Loan.amount) - principal_paid
-    oldest_unpaid = (
-        select(func.min(LoanInstallment.due_on))
-        .where(
-            LoanInstallment.loan_id == Loan.id,
-            LoanInstallment.due_on < day,
-            or_(LoanInstallment.paid_off_on.is_(None), LoanInstallment.paid_off_on > day),
-        )
-        .scalar_subquery()
-    )
-    serviced = and_(
-        *(
-            or_(column.is_(None), column > day)
-            for column in (Loan.closed_on, Loan.compensated_on, Loan.ended_on)
-        )
-    )
-    at_risk = and_(serviced, days_between(day, oldest_unpaid) > PAR_DAYS)
-
-    def fund_total(kind: FundEntryKind) -> Any:
-        return (
-            select(func.coalesce(func.sum(_fen(FundEntry.amount)), 0))
-            .where(
-                FundEntry.loan_id == Loan.id,
-                FundEntry.kind == kind.value,
-                FundEntry.entry_on <= day,
-            )
-            .scalar_subquery()
-        )
-
-    count, disbursed, outstanding_fen, at_risk_fen, compensated, recovered = _one(
-        select(
-            func.count(),
-            func.coalesce(func.sum(_fen(Loan.amount)), 0),
-            func.coalesce(func.sum(case((serviced, outstanding), else_=0)), 0),
-            func.coalesce(func.sum(case((at_risk, outstanding), else_=0)), 0),
-            # Compensation entries lower the fund, so they are negative.
-            -func.coalesce(func.sum(fund_total(FundEntryKind.COMPENSATION)), 0),
-            func.coalesce(func.sum(fund_total(FundEntryKind.RECOVERY)), 0),
-        ).where(*cohort)
-    )
-    paid_by_due = (
-        select(func.coalesce(func.sum(_fen(Allocation.principal) + _fen(Allocation.interest)), 0))
-        .join(Repayment, Repayment.id == Allocation.repayment_id)
-        .where(
-            Allocation.installment_id == LoanInstallment.id,
-            Repayment.paid_on <= LoanInstallment.due_on,
-        )
-        .scalar_subquery()
-    )
-    due_fen, paid_fen = _one(
-        select(
-            func.coalesce(
-                func.sum(_fen(LoanInstallment.principal) + _fen(LoanInstallment.borrower_interest)),
-                0,
-            ),
-            func.coalesce(func.sum(paid_by_due), 0),
-        )
-        .join(Loan, Loan.id == LoanInstallment.loan_id)
-        .where(
-            Loan.region_code.in_(codes),
-            Loan.disbursed_on <= day,
-            window.known(LoanInstallment.due_on),
-        )
-    )
-    return {
-        "disbursed_count": int(count),
-        "disbursed_amount": f"{_yuan(disbursed):.2f}",
-        "outstanding_principal": f"{_yuan(outstanding_fen):.2f}",
-        "on_time_rate": rate(paid_fen, due_fen),
-        "par30": rate(at_risk_fen, outstanding_fen),
-        "compensation_rate": rate(compensated, disbursed),
-        "recovery_rate": rate(recovered, compensated),
-    }
-
-
-def followup_figures(codes: list[str], window: _Window) -> dict[str, Any]:
-    """Follow-up tasks due by D (and in the period): timeliness, misses, response, lost."""
-    day = window.day
-    cancelled_by_then = and_(
-        FollowupTask.status == TaskStatus.CANCELLED.value, FollowupTask.closed_on <= day
-    )
-    done_by_then = and_(FollowupTask.status == TaskStatus.DONE.value, FollowupTask.done_on <= day)
-    on_time = and_(done_by_then, FollowupTask.done_on <= FollowupTask.due_on)
-    # As the monthly snapshot counts it: missed by D stays missed even if done later.
-    missed_by_then = and_(
-        add_days(FollowupTask.due_on, MISSED_AFTER_DAYS + 1) <= day,
-        or_(
-            and_(FollowupTask.status == TaskStatus.MISSED.value, FollowupTask.closed_on <= day),
-            and_(FollowupTask.status == TaskStatus.DONE.value, FollowupTask.done_on > day),
+def compute_breakdown(
+    region_code: str,
+    as_of: date,
+    dimension: Dimension,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[dict[str, Any]]:
+    """The region's figures grouped by a dimension: one entry per value that has any record
+    ({key, label, training, opening, ...}), regions and months in code order, the rest by
+    label, the rows without a value last. Groups a value does not
+    reach hold zero counts and null rates."""
+    figures = _grouped_figures(region_codes(region_code), Window(as_of, start, end), dimension)
+    labels = key_labels(dimension, figures)
+    rows = [{"key": key, "label": labels[key], **values} for key, values in figures.items()]
+    by_key = dimension in (Dimension.REGION, Dimension.MONTH)
+    return sorted(
+        rows,
+        key=lambda row: (
+            row["key"] is None,
+            str(row["key"]) if by_key else str(row["label"]),
+            str(row["key"]),
         ),
     )
-    due, done_on_time, missed, done = _one(
-        select(
-            func.count(),
-            _count_if(on_time),
-            _count_if(missed_by_then),
-            _count_if(done_by_then),
-        ).where(
-            FollowupTask.region_code.in_(codes),
-            window.known(FollowupTask.due_on),
-            ~cancelled_by_then,
-        )
-    )
-    lost = db.session.scalar(
-        select(func.count()).where(
-            Founder.region_code.in_(codes),
-            Founder.lost_to_follow_up_on.is_not(None),
-            Founder.lost_to_follow_up_on <= day,
-        )
-    )
+
+
+def _grouped_figures(
+    codes: list[str], window: Window, dimension: Dimension | None
+) -> dict[Any, dict[str, Any]]:
+    sums = {
+        "training": _sums(m.training_members(codes, window), window, dimension),
+        "opening": _sums(m.opening_members(codes, window), window, dimension),
+        "jobs": _sums(m.business_members(codes, window), window, dimension),
+        "loans": _sums(m.loan_members(codes, window), window, dimension),
+        "installments": _sums(m.installment_members(codes, window), window, dimension),
+        "followups": _sums(m.followup_members(codes, window), window, dimension),
+        "lost": _sums(m.lost_members(codes, window), window, dimension),
+    }
+    survival = _survival_by_key(codes, window, dimension)
+    keys = set(survival).union(*(set(by_key) for by_key in sums.values()))
+    if dimension is None:
+        keys = {None}
     return {
-        "due": int(due),
-        "done_on_time": int(done_on_time),
-        "on_time_rate": rate(done_on_time, due),
-        "missed": int(missed),
-        "response_rate": rate(done, due),
-        "lost": int(lost or 0),
+        key: {
+            "training": training_figures(sums["training"].get(key, {})),
+            "opening": opening_figures(sums["opening"].get(key, {})),
+            "survival": survival.get(key) or _no_survival(window.as_of),
+            "jobs": jobs_figures(sums["jobs"].get(key, {})),
+            "loans": loan_figures(sums["loans"].get(key, {}), sums["installments"].get(key, {})),
+            "followups": followup_figures(
+                sums["followups"].get(key, {}), sums["lost"].get(key, {})
+            ),
+        }
+        for key in keys
     }
 
 
-def _survival(codes: list[str], as_of: date, start: date | None, end: date | None) -> dict:
-    # Imported here: survival.py is its own module (lifelines-backed Kaplan–Meier).
-    from app.reports.survival import survival_figures
+def keyed(members: Select, window: Window, dimension: Dimension | None) -> Any:
+    """The member statement as a subquery with its dimension value in `group_key`."""
+    rows = members.subquery("members")
+    key = literal(None) if dimension is None else dimension_key(dimension, rows, window.day)
+    return select(rows, key.label(KEY)).subquery("keyed")
 
-    return survival_figures(codes, as_of, start, end)
+
+def _sums(
+    members: Select, window: Window, dimension: Dimension | None
+) -> dict[Any, dict[str, int]]:
+    """Row count and the sum of every numeric member column, per dimension value."""
+    source = keyed(members, window, dimension)
+    summed = [
+        column
+        for column in source.c
+        if column.key not in _NOT_SUMMED and not column.key.endswith("_id")
+    ]
+    stmt = select(
+        source.c[KEY],
+        func.count().label("rows"),
+        *(func.coalesce(func.sum(column), 0).label(column.key) for column in summed),
+    ).group_by(source.c[KEY])
+    return {
+        row[KEY]: {name: int(value or 0) for name, value in row.items() if name != KEY}
+        for row in db.session.execute(stmt).mappings()
+    }
+
+
+_NOT_SUMMED = {KEY, "region_code", "entry_on", "opened_on", "duration_days"}
+
+
+def _survival_by_key(
+    codes: list[str], window: Window, dimension: Dimension | None
+) -> dict[Any, dict[str, Any]]:
+    source = keyed(m.survival_members(codes, window), window, dimension)
+    rows = db.session.execute(
+        select(
+            source.c.business_id,
+            source.c.opened_on,
+            source.c.is_closed,
+            source.c.is_founder_lost,
+            source.c.duration_days,
+            source.c[KEY],
+        ).order_by(source.c.business_id)
+    ).all()
+    frame = pd.DataFrame(
+        [row[:-1] for row in rows],
+        columns=["business_id", "opened_on", "is_closed", "is_founder_lost", "duration_days"],
+    ).astype({"is_closed": "bool", "duration_days": "int64"})
+    if dimension is None:
+        return {None: survival_from_durations(frame, window.as_of)}
+    # Grouped in Python: pandas would turn a None key into NaN and integer keys into floats.
+    positions: dict[Any, list[int]] = {}
+    for position, row in enumerate(rows):
+        positions.setdefault(row[-1], []).append(position)
+    return {
+        key: survival_from_durations(frame.iloc[where], window.as_of)
+        for key, where in positions.items()
+    }
+
+
+def _no_survival(as_of: date) -> dict[str, Any]:
+    empty = pd.DataFrame(
+        {"business_id": [], "opened_on": [], "is_closed": [], "duration_days": []}
+    ).astype({"is_closed": "bool", "duration_days": "int64"})
+    return survival_from_durations(empty, as_of)
+
+
+def training_figures(sums: dict[str, int]) -> dict[str, Any]:
+    """Entrepreneurship enrollments entering the period: enrolled, passed, failed, pass rate."""
+    passed, failed = sums.get("passed", 0), sums.get("failed", 0)
+    return {
+        "enrolled": sums.get("enrolled", 0),
+        "passed": passed,
+        "failed": failed,
+        "pass_rate": rate(passed, passed + failed),
+    }
+
+
+def opening_figures(sums: dict[str, int]) -> dict[str, Any]:
+    """Opening rates at 3 and 6 months after the first passed entrepreneurship training."""
+    figures: dict[str, Any] = {}
+    for months in (3, 6):
+        eligible, opened = sums.get(f"eligible_{months}m", 0), sums.get(f"opened_{months}m", 0)
+        figures[f"eligible_{months}m"] = eligible
+        figures[f"opened_{months}m"] = opened
+        figures[f"rate_{months}m"] = rate(opened, eligible)
+    return figures
+
+
+def jobs_figures(sums: dict[str, int]) -> dict[str, Any]:
+    """Operating businesses on D, their employees, and jobs per operating business."""
+    operating, jobs = sums.get("operating", 0), sums.get("jobs", 0)
+    return {"operating": operating, "jobs": jobs, "jobs_per_business": rate(jobs, operating)}
+
+
+def loan_figures(loans: dict[str, int], installments: dict[str, int]) -> dict[str, Any]:
+    """Disbursements, outstanding principal, on-time repayment, PAR30, compensation and
+    recovery of the loans disbursed by D (and in the period)."""
+    disbursed, compensated = loans.get("amount_fen", 0), loans.get("compensated_fen", 0)
+    outstanding = loans.get("outstanding_fen", 0)
+    return {
+        "disbursed_count": loans.get("rows", 0),
+        "disbursed_amount": _money(disbursed),
+        "outstanding_principal": _money(outstanding),
+        "on_time_rate": rate(installments.get("paid_fen", 0), installments.get("due_fen", 0)),
+        "par30": rate(loans.get("at_risk_fen", 0), outstanding),
+        "compensation_rate": rate(compensated, disbursed),
+        "recovery_rate": rate(loans.get("recovered_fen", 0), compensated),
+    }
+
+
+def followup_figures(tasks: dict[str, int], lost: dict[str, int]) -> dict[str, Any]:
+    """Follow-up tasks due by D (and in the period): timeliness, misses, response, lost."""
+    due = tasks.get("due", 0)
+    return {
+        "due": due,
+        "done_on_time": tasks.get("done_on_time", 0),
+        "on_time_rate": rate(tasks.get("done_on_time", 0), due),
+        "missed": tasks.get("missed", 0),
+        "response_rate": rate(tasks.get("done", 0), due),
+        "lost": lost.get("lost", 0),
+    }
+
+
+def _money(fen: int) -> str:
+    return f"{(Decimal(int(fen or 0)) / 100).quantize(CENT):.2f}"
+
+
+# The member statement of each drill-down family (see reports.lists).
+MEMBER_STATEMENTS: dict[str, Callable[[list[str], Window], Select]] = {
+    "training": m.training_members,
+    "opening": m.opening_members,
+    "survival": m.survival_members,
+    "jobs": m.business_members,
+    "loans": m.loan_members,
+    "installments": m.installment_members,
+    "followups": m.followup_members,
+    "lost": m.lost_members,
+}

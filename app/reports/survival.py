@@ -172,7 +172,11 @@ def survival_figures(
     region_codes: list[str], as_of: date, start: date | None = None, end: date | None = None
 ) -> dict[str, Any]:
     """The survival KPIs of SPEC §11 for the regions (provinces include their cities)."""
-    frame = list_business_durations(region_codes, as_of, start, end)
+    return survival_from_durations(list_business_durations(region_codes, as_of, start, end), as_of)
+
+
+def survival_from_durations(frame: Any, as_of: date) -> dict[str, Any]:
+    """The survival KPIs of the businesses in a durations frame (durations.DURATION_COLUMNS)."""
     estimate = kaplan_meier(frame["duration_days"], frame["is_closed"])
     at_year = estimate.survival_at(YEAR_DAYS)
     return {
