@@ -11,16 +11,14 @@ from typing import Any
 from flask import Blueprint
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from app.core.api import DATE_SCHEMA, MONEY_SCHEMA, api_endpoint, json_response, read_query_form
 from app.core.dates import today_in_china
 from app.core.errors import NotFound
-from app.core.permissions import Permission, permission_required, scoped
-from app.extensions import db
-from app.regions.models import Region
+from app.core.permissions import Permission, permission_required
 from app.reports.forms import KpiQueryForm
 from app.reports.kpis import compute_kpis
+from app.reports.queries import region_in_scope
 
 reports_api_bp = Blueprint("api_reports", __name__, url_prefix="/api/v1")
 
@@ -91,12 +89,7 @@ def get_kpis() -> Any:
     """Answer GET /kpis for a region in the caller's scope."""
     form = read_query_form(KpiQueryForm)
     region_code = form.region_code.data
-    in_scope = db.session.scalar(
-        scoped(select(Region.code), current_user, region_column=Region.code).where(
-            Region.code == region_code
-        )
-    )
-    if in_scope is None:
+    if not region_in_scope(current_user, region_code):
         raise NotFound(_("No such region in your area."))
     as_of = form.as_of.data or today_in_china()
     return json_response(compute_kpis(region_code, as_of, form["from"].data, form.to.data))

@@ -11,12 +11,13 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateField, StringField
+from wtforms import DateField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
 from app.core.forms import AppForm, DateRange, strip
 from app.extensions import db
 from app.regions.models import Region
+from app.reports.dimensions import DIMENSION_LABELS, Dimension, parse_key
 
 # Reports look at the programme's own years; wider dates are typing mistakes.
 REPORT_DATES = DateRange(date(2000, 1, 1), date(2099, 12, 31))
@@ -48,3 +49,35 @@ class KpiQueryForm(AppForm):
 
 # `from` is a keyword; WTForms' metaclass takes a field added after the class body too.
 setattr(KpiQueryForm, "from", DateField(_l("From"), validators=[Optional(), REPORT_DATES]))
+
+
+class FigureListForm(KpiQueryForm):
+    """The list behind a figure: the KPI query plus, for a breakdown cell, its dimension and
+    value (`key`, empty for the rows without a value)."""
+
+    dimension = SelectField(
+        _l("Breakdown"),
+        choices=[("", "")] + [(str(d), label) for d, label in DIMENSION_LABELS.items()],
+        validators=[Optional()],
+    )
+    key = StringField(_l("Breakdown value"), filters=[strip], validators=[Length(max=40)])
+
+    def validate_key(self, field: Any) -> None:
+        """The value must be one the dimension can have (a number for ids, 0 or 1 for yes/no)."""
+        if not self.dimension.data:
+            return
+        try:
+            parse_key(Dimension(self.dimension.data), field.data)
+        except ValueError as error:
+            raise ValidationError(str(_l("Not a value of this breakdown."))) from error
+
+    @property
+    def chosen_dimension(self) -> Dimension | None:
+        """The breakdown dimension, or None for the figure as a whole."""
+        return Dimension(self.dimension.data) if self.dimension.data else None
+
+    @property
+    def chosen_key(self) -> Any:
+        """The breakdown value, typed for SQL."""
+        dimension = self.chosen_dimension
+        return None if dimension is None else parse_key(dimension, self.key.data)
