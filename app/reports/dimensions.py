@@ -10,8 +10,9 @@ not carry the dimension itself, it is looked up through the founder as of D:
   founder's first passed entrepreneurship training by D (none: not trained);
 - institution: the institution that ran that cohort;
 - target group: the founder's;
-- library item: the business's library project, else the project the founder first
-  adopted by D (none: no project);
+- library item: the business's library project; for a founder (and a business without
+  one) the project the founder first adopted by D, else the project of the founder's
+  first business opened by D that has one (none: no project);
 - loan: whether the founder had a loan disbursed by D;
 - incubated: whether the business (for loans without a business, any business of the
   founder) had a residency starting by D;
@@ -27,7 +28,8 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, exists, select
+from sqlalchemy import case, exists, func, select
+from sqlalchemy.orm import aliased
 
 from app.businesses.models import Business
 from app.core.sql import month_of
@@ -110,18 +112,22 @@ def dimension_key(dimension: Dimension, members: Any, day: Any) -> Any:
 def _cohort_key(columns: Any, day: Any) -> Any:
     if "cohort_id" in columns:
         return columns.cohort_id
+    # Aliases: nested in the institution lookup, plain Cohort would be auto-correlated.
+    cohort, course = aliased(Cohort), aliased(Course)
     return (
         select(Enrollment.cohort_id)
-        .join(Cohort, Cohort.id == Enrollment.cohort_id)
-        .join(Course, Course.id == Cohort.course_id)
+        .join(cohort, cohort.id == Enrollment.cohort_id)
+        .join(course, course.id == cohort.course_id)
         .where(
             Enrollment.founder_id == columns.founder_id,
-            Course.kind.in_(_entrepreneurship()),
+            course.kind.in_(_entrepreneurship()),
             Enrollment.result == TrainingResult.PASSED.value,
             Enrollment.completed_on <= day,
         )
         .order_by(Enrollment.completed_on, Enrollment.id)
         .limit(1)
+        # Explicit: inside the institution lookup it is nested two levels deep.
+        .correlate(columns.founder_id.table)
         .scalar_subquery()
     )
 
@@ -140,14 +146,26 @@ def _library_key(columns: Any, day: Any) -> Any:
         .limit(1)
         .scalar_subquery()
     )
+    first_business = (
+        select(Business.library_project_id)
+        .where(
+            Business.founder_id == columns.founder_id,
+            Business.library_project_id.is_not(None),
+            Business.opened_on <= day,
+        )
+        .order_by(Business.opened_on, Business.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    of_founder = func.coalesce(first_adoption, first_business)
     if "business_id" not in columns:
-        return first_adoption
+        return of_founder
     of_business = (
         select(Business.library_project_id)
         .where(Business.id == columns.business_id)
         .scalar_subquery()
     )
-    return case((of_business.is_not(None), of_business), else_=first_adoption)
+    return case((of_business.is_not(None), of_business), else_=of_founder)
 
 
 def _incubated_key(columns: Any, day: Any) -> Any:

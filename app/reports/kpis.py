@@ -53,7 +53,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, func, literal, or_, select
+from sqlalchemy import Select, case, func, literal, or_, select
 
 from app.extensions import db
 from app.regions.models import Region
@@ -281,6 +281,96 @@ def _money(fen: int) -> str:
     return f"{(Decimal(int(fen or 0)) / 100).quantize(CENT):.2f}"
 
 
+def reemployment_figures(sums: dict[str, int]) -> dict[str, Any]:
+    """Re-employment after skills training (SPEC §1): founders with a passed skills course,
+    those whose employment was observed since, and those then working; the rate is over
+    the observed ones, shown with the response rate (observed / trained) behind it."""
+    trained, observed = sums.get("trained", 0), sums.get("observed", 0)
+    return {
+        "trained": trained,
+        "observed": observed,
+        "employed": sums.get("employed", 0),
+        "rate": rate(sums.get("employed", 0), observed),
+        "response_rate": rate(observed, trained),
+    }
+
+
+def compute_reemployment(
+    region_code: str, as_of: date, start: date | None = None, end: date | None = None
+) -> dict[str, Any]:
+    """The region's re-employment figures as of `as_of` (see `reemployment_figures`)."""
+    window = Window(as_of, start, end)
+    sums = _sums(m.reemployment_members(region_codes(region_code), window), window, None)
+    return reemployment_figures(sums.get(None, {}))
+
+
+# How a group's member sums become its figures, for one-group breakdowns (charts).
+_SHAPES: dict[str, tuple[str, Callable[[dict[str, int]], dict[str, Any]]]] = {
+    "training": ("training", training_figures),
+    "opening": ("opening", opening_figures),
+    "jobs": ("jobs", jobs_figures),
+    "followups": ("followups", lambda sums: followup_figures(sums, {})),
+    "reemployment": ("reemployment", reemployment_figures),
+}
+
+
+def group_breakdown(
+    group: str,
+    region_code: str,
+    as_of: date,
+    dimension: Dimension,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """One figure group by a dimension ({key: figures}), cheaper than a full breakdown;
+    `group` is training, opening, jobs, followups or reemployment. Follow-up rows also
+    carry `done` (all done tasks) for timeliness charts."""
+    family, shape = _SHAPES[group]
+    window = Window(as_of, start, end)
+    sums = _sums(MEMBER_STATEMENTS[family](region_codes(region_code), window), window, dimension)
+    result = {}
+    for key, values in sums.items():
+        figures = shape(values)
+        if group == "followups":
+            figures = {**figures, "done": values.get("done", 0)}
+        result[key] = figures
+    return result
+
+
+# Days-past-due buckets of the portfolio chart: (bucket, lowest, highest days).
+BUCKET_BOUNDS = (("current", 0, 0), ("1-30", 1, 30), ("31-60", 31, 60), ("61-90", 61, 90))
+
+
+def portfolio_by_bucket(
+    region_code: str, as_of: date, start: date | None = None, end: date | None = None
+) -> list[dict[str, Any]]:
+    """Loans being repaid on D by days past due (current, 1-30, 31-60, 61-90, 90+): how
+    many and their outstanding principal (a money string)."""
+    window = Window(as_of, start, end)
+    rows = m.loan_members(region_codes(region_code), window).subquery("loans")
+    bucket = case(
+        *((rows.c.days_past_due <= high, name) for name, _low, high in BUCKET_BOUNDS),
+        else_="90+",
+    )
+    found = {
+        name: (count, outstanding)
+        for name, count, outstanding in db.session.execute(
+            select(bucket, func.count(), func.coalesce(func.sum(rows.c.outstanding_fen), 0))
+            .where(rows.c.serviced == 1)
+            .group_by(bucket)
+        )
+    }
+    names = [name for name, _low, _high in BUCKET_BOUNDS] + ["90+"]
+    return [
+        {
+            "bucket": name,
+            "loans": int(found.get(name, (0, 0))[0]),
+            "outstanding": _money(found.get(name, (0, 0))[1]),
+        }
+        for name in names
+    ]
+
+
 # The member statement of each drill-down family (see reports.lists).
 MEMBER_STATEMENTS: dict[str, Callable[[list[str], Window], Select]] = {
     "training": m.training_members,
@@ -291,4 +381,5 @@ MEMBER_STATEMENTS: dict[str, Callable[[list[str], Window], Select]] = {
     "installments": m.installment_members,
     "followups": m.followup_members,
     "lost": m.lost_members,
+    "reemployment": m.reemployment_members,
 }

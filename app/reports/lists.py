@@ -73,6 +73,53 @@ FIGURE_LISTS: dict[str, FigureList] = {
     "followups.done": FigureList("followups", "done", _l("Follow-ups done")),
     "followups.missed": FigureList("followups", "missed", _l("Follow-ups missed")),
     "followups.lost": FigureList("lost", None, _l("Founders lost to follow-up")),
+    "reemployment.trained": FigureList(
+        "reemployment", None, _l("Founders who passed a skills course")
+    ),
+    "reemployment.observed": FigureList(
+        "reemployment", "observed", _l("Skills graduates whose employment was followed up")
+    ),
+    "reemployment.employed": FigureList("reemployment", "employed", _l("Skills graduates in work")),
+}
+
+# The list each dashboard number opens: the KPI figure ("group.figure") → FIGURE_LISTS key.
+# A rate opens the list of its numerator.
+FIGURE_LINKS: dict[str, str] = {
+    "training.enrolled": "training.enrolled",
+    "training.passed": "training.passed",
+    "training.failed": "training.failed",
+    "training.pass_rate": "training.passed",
+    "opening.eligible_3m": "opening.eligible_3m",
+    "opening.opened_3m": "opening.opened_3m",
+    "opening.rate_3m": "opening.opened_3m",
+    "opening.eligible_6m": "opening.eligible_6m",
+    "opening.opened_6m": "opening.opened_6m",
+    "opening.rate_6m": "opening.opened_6m",
+    "survival.businesses": "survival.businesses",
+    "survival.closures": "survival.closures",
+    "survival.km_12m": "survival.businesses",
+    "survival.naive_12m": "survival.businesses",
+    "jobs.operating": "jobs.operating",
+    "jobs.jobs": "jobs.operating",
+    "jobs.jobs_per_business": "jobs.operating",
+    "loans.disbursed_count": "loans.disbursed",
+    "loans.disbursed_amount": "loans.disbursed",
+    "loans.outstanding_principal": "loans.outstanding",
+    "loans.on_time_rate": "loans.installments_due",
+    "loans.par30": "loans.at_risk",
+    "loans.compensation_rate": "loans.compensated",
+    "loans.recovery_rate": "loans.recovered",
+    "followups.due": "followups.due",
+    "followups.done_on_time": "followups.done_on_time",
+    "followups.on_time_rate": "followups.done_on_time",
+    "followups.missed": "followups.missed",
+    "followups.response_rate": "followups.done",
+    "followups.lost": "followups.lost",
+    "reemployment.trained": "reemployment.trained",
+    "reemployment.observed": "reemployment.observed",
+    "reemployment.employed": "reemployment.employed",
+    "reemployment.rate": "reemployment.employed",
+    "reemployment.response_rate": "reemployment.observed",
 }
 
 
@@ -145,6 +192,13 @@ FAMILY_COLUMNS: dict[str, list[ListColumn]] = {
         ListColumn("task_status", _l("Status"), "code"),
         ListColumn("done_on", _l("Done on"), "date"),
     ],
+    "reemployment": [
+        _FOUNDER,
+        _REGION,
+        ListColumn("entry_on", _l("Passed a skills course on"), "date"),
+        ListColumn("observed", _l("Employment followed up"), "yes_no"),
+        ListColumn("employed", _l("In work"), "yes_no"),
+    ],
     "lost": [
         _FOUNDER,
         _REGION,
@@ -163,6 +217,7 @@ FAMILY_LINKS: dict[str, tuple[str, str, str]] = {
     "installments": ("loans.detail", "loan_id", "loan_id"),
     "followups": ("followups.task_page", "task_id", "task_id"),
     "lost": ("founders.detail", "founder_id", "founder_id"),
+    "reemployment": ("founders.detail", "founder_id", "founder_id"),
 }
 
 

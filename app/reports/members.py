@@ -34,7 +34,7 @@ from sqlalchemy.orm import aliased
 
 from app.businesses.models import Business, BusinessStatus
 from app.core.sql import add_days, add_months, as_date, days_between
-from app.followups.models import FollowupTask, TaskStatus
+from app.followups.models import Employment, EmploymentObservation, FollowupTask, TaskStatus
 from app.followups.planning import MISSED_AFTER_DAYS
 from app.founders.models import Founder
 from app.loans.models import (
@@ -47,7 +47,14 @@ from app.loans.models import (
 )
 from app.reports.durations import business_durations_query
 from app.reports.status import status_as_of
-from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
+from app.training.models import (
+    ENTREPRENEURSHIP_KINDS,
+    Cohort,
+    Course,
+    CourseKind,
+    Enrollment,
+    TrainingResult,
+)
 
 ENTREPRENEURSHIP = [kind.value for kind in ENTREPRENEURSHIP_KINDS]
 # Days past due beyond which a loan's principal is "at risk" (PAR30).
@@ -347,4 +354,53 @@ def lost_members(codes: list[str], window: Window) -> Select:
         Founder.region_code.in_(codes),
         Founder.lost_to_follow_up_on.is_not(None),
         Founder.lost_to_follow_up_on <= window.day,
+    )
+
+
+def reemployment_members(codes: list[str], window: Window) -> Select:
+    """Founders by their first passed skills course c ≤ D (in the period): whether an
+    employment status was observed after c by D, and whether the latest such status is
+    employed or self-employed (SPEC §1's re-employment after skills training)."""
+    first_pass = (
+        select(
+            Enrollment.founder_id.label("founder_id"),
+            Founder.region_code.label("region_code"),
+            func.min(Enrollment.completed_on).label("completed_on"),
+        )
+        .join(Founder, Founder.id == Enrollment.founder_id)
+        .join(Cohort, Cohort.id == Enrollment.cohort_id)
+        .join(Course, Course.id == Cohort.course_id)
+        .where(
+            Founder.region_code.in_(codes),
+            Course.kind == CourseKind.SKILL.value,
+            Enrollment.result == TrainingResult.PASSED.value,
+            Enrollment.completed_on <= window.day,
+        )
+        .group_by(Enrollment.founder_id, Founder.region_code)
+        .subquery("skills_pass")
+    )
+    c = first_pass.c.completed_on
+    latest = (
+        select(EmploymentObservation.employment)
+        .where(
+            EmploymentObservation.founder_id == first_pass.c.founder_id,
+            EmploymentObservation.observed_on >= c,
+            EmploymentObservation.observed_on <= window.day,
+        )
+        .order_by(EmploymentObservation.observed_on.desc(), EmploymentObservation.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    working = (Employment.EMPLOYED.value, Employment.SELF_EMPLOYED.value)
+    return (
+        select(
+            first_pass.c.founder_id,
+            first_pass.c.region_code,
+            c.label("entry_on"),
+            literal(1).label("trained"),
+            flag(latest.is_not(None)).label("observed"),
+            flag(latest.in_(working)).label("employed"),
+        )
+        .select_from(first_pass)
+        .where(window.in_period(c))
     )
