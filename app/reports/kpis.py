@@ -213,6 +213,17 @@ def _survival_by_key(
     }
 
 
+def survival_breakdown(
+    region_code: str,
+    as_of: date,
+    dimension: Dimension | None,
+    start: date | None = None,
+    end: date | None = None,
+) -> dict[Any, dict[str, Any]]:
+    """The survival figures alone, by a dimension (None: one entry for the whole region)."""
+    return _survival_by_key(region_codes(region_code), Window(as_of, start, end), dimension)
+
+
 def _no_survival(as_of: date) -> dict[str, Any]:
     empty = pd.DataFrame(
         {"business_id": [], "opened_on": [], "is_closed": [], "duration_days": []}

@@ -38,7 +38,7 @@ from app.core.spreadsheets import escape_formula, workbook_bytes
 from app.extensions import db
 from app.regions.models import Region
 from app.reports.dimensions import Dimension
-from app.reports.kpis import compute_breakdown, compute_kpis, rate
+from app.reports.kpis import compute_breakdown, compute_kpis, rate, survival_breakdown
 from app.targets.models import MONEY_FIELDS
 from app.targets.queries import SplitRow, list_split
 from app.targets.rules import is_valid_year, target_label, year_message
@@ -160,6 +160,10 @@ def statistics_period(year: int, as_of: date) -> tuple[date, date]:
     return start, min(as_of, date(year, 12, 31))
 
 
+# Survival rates the table measures over all businesses opened by the cut-off date.
+SURVIVAL_RATES = ("km_12m", "km_12m_low", "km_12m_high", "naive_12m")
+
+
 def statistics_frame(region_code: str, year: int, as_of: date) -> pd.DataFrame:
     """The table's figures: one row per child region, then the total row (`is_total`),
     in machine column names (FRAME_COLUMNS); rates as fractions, money as Decimal yuan,
@@ -173,6 +177,20 @@ def statistics_frame(region_code: str, year: int, as_of: date) -> pd.DataFrame:
         entry["key"]: entry
         for entry in compute_breakdown(region_code, as_of, Dimension.REGION, start, end)
     }
+    total = {region_code: compute_kpis(region_code, as_of, start, end)}
+    # A year's own businesses are all younger than a year: 12-month survival is measured
+    # over every business opened by the cut-off date instead (D45).
+    for code, figures in survival_breakdown(region_code, as_of, Dimension.REGION).items():
+        if code in breakdown:
+            breakdown[code]["survival"] = {
+                **breakdown[code]["survival"],
+                **{name: figures[name] for name in SURVIVAL_RATES},
+            }
+    overall = survival_breakdown(region_code, as_of, None)[None]
+    total[region_code]["survival"] = {
+        **total[region_code]["survival"],
+        **{name: overall[name] for name in SURVIVAL_RATES},
+    }
     rows = []
     if not own.region.is_province:
         rows.append(_row(own, own.region.display_name, breakdown, with_targets=True))
@@ -182,7 +200,6 @@ def statistics_frame(region_code: str, year: int, as_of: date) -> pd.DataFrame:
         rows.append(_row(own, label, breakdown, with_targets=False))
     for city in cities:
         rows.append(_row(city, city.region.display_name, breakdown, with_targets=True))
-    total = {region_code: compute_kpis(region_code, as_of, start, end)}
     rows.append(_row(own, _("Total"), total, with_targets=True, is_total=True))
     return pd.DataFrame(rows, columns=list(FRAME_COLUMNS)).astype(_DTYPES)
 
@@ -344,8 +361,9 @@ def _definitions() -> list[tuple[str, str]]:
         (
             _("12-month survival (Kaplan–Meier)"),
             _(
-                "Estimated share of businesses still operating a year after opening; "
-                "businesses not seen closed count until their last observation."
+                "Estimated share of businesses still operating a year after opening, over "
+                "every business opened by the cut-off date (the year's own are all younger "
+                "than a year); businesses not seen closed count until their last observation."
             ),
         ),
         (

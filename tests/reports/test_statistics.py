@@ -203,10 +203,16 @@ def _read_back(data: bytes) -> pd.DataFrame:
     return sheet.set_index(pd.Index(codes))
 
 
-def _expected(kpis: dict[str, Any], targets: dict[str, Any] | None) -> dict[str, Any]:
-    """A row as the API's figures and the targets say it should read."""
+def _expected(
+    kpis: dict[str, Any], targets: dict[str, Any] | None, whole: dict[str, Any]
+) -> dict[str, Any]:
+    """A row as the API's figures and the targets say it should read: the year's figures,
+    but 12-month survival over every business opened by D (`whole`, without a period)."""
     row: dict[str, Any] = {
-        column: kpis[group][figure] for column, (group, figure) in FIGURES.items()
+        column: (whole if group == "survival" and column.startswith("survival_") else kpis)[group][
+            figure
+        ]
+        for column, (group, figure) in FIGURES.items()
     }
     row["loans_amount_actual"] = Decimal(row["loans_amount_actual"])
     for field in TARGETED:
@@ -244,9 +250,13 @@ def test_every_figure_of_every_row_is_the_kpi_engines(records):
     # The province's own records first, then every city (with or without records), the total.
     assert table.index.tolist() == [PROVINCE, *cities, "total"]
     for code in cities:
-        expected = _expected(compute_kpis(code, D, START, D), targets.get(code))
+        expected = _expected(
+            compute_kpis(code, D, START, D), targets.get(code), compute_kpis(code, D)
+        )
         _assert_row(table.loc[code], expected, code)
-    total = _expected(compute_kpis(PROVINCE, D, START, D), PROVINCE_TARGETS)
+    total = _expected(
+        compute_kpis(PROVINCE, D, START, D), PROVINCE_TARGETS, compute_kpis(PROVINCE, D)
+    )
     _assert_row(table.loc["total"], total, "total")
     assert str(table.loc["total", "region_code"]) == PROVINCE
     assert table.loc["total", "region_name"] == _("Total")
@@ -283,21 +293,22 @@ def test_the_province_level_row_holds_the_records_kept_at_the_province(records):
 def test_the_total_row_matches_get_api_v1_kpis(records, api_as):
     api = api_as("staff", PROVINCE)
 
-    def through_api(region_code: str) -> dict[str, Any]:
-        response = api.get(f"/api/v1/kpis?region_code={region_code}&as_of={D}&from={START}&to={D}")
+    def through_api(region_code: str, period: str = f"&from={START}&to={D}") -> dict[str, Any]:
+        response = api.get(f"/api/v1/kpis?region_code={region_code}&as_of={D}{period}")
         assert response.status_code == 200, response.get_data(as_text=True)
         return response.get_json()
 
     table = _read_back(_workbook())
-    _assert_row(table.loc["total"], _expected(through_api(PROVINCE), PROVINCE_TARGETS), "total")
-    _assert_row(table.loc[SANYA], _expected(through_api(SANYA), None), SANYA)
+    for code, targets, where in ((PROVINCE, PROVINCE_TARGETS, "total"), (SANYA, None, SANYA)):
+        expected = _expected(through_api(code), targets, through_api(code, period=""))
+        _assert_row(table.loc[where], expected, where)
 
 
 def test_a_city_has_its_own_row_and_the_total(records):
     table = _read_back(_workbook(HAIKOU))
 
     assert table.index.tolist() == [HAIKOU, "total"]
-    expected = _expected(compute_kpis(HAIKOU, D, START, D), HAIKOU_TARGETS)
+    expected = _expected(compute_kpis(HAIKOU, D, START, D), HAIKOU_TARGETS, compute_kpis(HAIKOU, D))
     _assert_row(table.loc[HAIKOU], expected, HAIKOU)
     _assert_row(table.loc["total"], expected, "total")
 
