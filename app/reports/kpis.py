@@ -67,15 +67,13 @@ CENT = Decimal("0.01")
 GROUPS = ("training", "opening", "survival", "jobs", "loans", "followups")
 
 
-def region_codes(region_code: str) -> list[str]:
-    """The region and its cities (a city has none), in code order."""
-    return list(
-        db.session.scalars(
-            select(Region.code)
-            .where(or_(Region.code == region_code, Region.parent_code == region_code))
-            .order_by(Region.code)
-        )
-    )
+def region_codes(region_code: str | None) -> list[str]:
+    """The region and its cities (a city has none), in code order; None: every region
+    (an administrator's or the whole programme's figures)."""
+    stmt = select(Region.code).order_by(Region.code)
+    if region_code is not None:
+        stmt = stmt.where(or_(Region.code == region_code, Region.parent_code == region_code))
+    return list(db.session.scalars(stmt))
 
 
 def rate(numerator: Any, denominator: Any) -> float | None:
@@ -214,7 +212,7 @@ def _survival_by_key(
 
 
 def survival_breakdown(
-    region_code: str,
+    region_code: str | None,
     as_of: date,
     dimension: Dimension | None,
     start: date | None = None,
@@ -327,7 +325,7 @@ _SHAPES: dict[str, tuple[str, Callable[[dict[str, int]], dict[str, Any]]]] = {
 
 def group_breakdown(
     group: str,
-    region_code: str,
+    region_code: str | None,
     as_of: date,
     dimension: Dimension,
     start: date | None = None,
