@@ -10,7 +10,9 @@ operations — on the due day or a few days late, with findings that fit the bus
 record a failed phone call now and then, and never reach a few founders, who end up lost
 to follow-up. One loan-usage check finds the money used otherwise, waiting for an
 officer's confirmation. Reminders older than yesterday are marked read, as if the demo
-users had looked at them; today's stay unread so the bell shows a count.
+users had looked at them; today's stay unread so the bell shows a count. Then the monthly
+job runs for the first of each of the last SNAPSHOT_MONTHS months, so the trend charts have
+a year of KPI snapshots.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from sqlalchemy import select, update
 from app.auth.models import User
 from app.auth.passwords import hash_password
 from app.businesses.models import Business
+from app.core.dates import add_months
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.permissions import Role
@@ -43,6 +46,8 @@ from app.scheduler.runner import run_job
 logger = logging.getLogger(__name__)
 
 HISTORY_DAYS = 60
+# Monthly KPI snapshots written, the latest on the first of as_of's month.
+SNAPSHOT_MONTHS = 12
 HOLDER = "demo seed"
 # Chance that staff work an open task on a given day: on its due day, and later.
 WORK_ON_DUE_DAY = 0.45
@@ -121,6 +126,20 @@ def write_followup_history(
     _mark_old_notifications_read(as_of)
     db.session.commit()
     return _task_counts()
+
+
+def write_kpi_snapshots(*, as_of: date, months: int = SNAPSHOT_MONTHS) -> dict[str, int]:
+    """Run the monthly job for the first of each of the last `months` months up to `as_of`,
+    oldest first, as the scheduler would have; answer the number of snapshot rows."""
+    latest = as_of.replace(day=1)
+    rows = 0
+    for back in range(months - 1, -1, -1):
+        day = add_months(latest, -back)
+        run = run_job("monthly", day, trigger=RunTrigger.CATCH_UP, holder=HOLDER)
+        if run.status != "succeeded":
+            logger.warning("demo monthly job for %s failed: %s", day, run.error)
+        rows += int(run.counts.get("kpi_snapshot", {}).get("regions", 0))
+    return {"kpi_snapshots": rows}
 
 
 def _work_the_queue(

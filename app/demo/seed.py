@@ -8,8 +8,8 @@ enrollments; founder ids are assigned here, so no RETURNING is needed, and nothi
 founder is kept once its batch is written except its ID number's digits (to keep them
 unique). Businesses are planned from the founders read back in id ranges, the same way.
 Like a job, the seed commits per stage (catalogue, each batch, accounts and library, each
-business batch, incubation, each month of loan history, each day of follow-up history and
-the audit entry), so a large
+business batch, incubation, each month of loan history, each day of follow-up history, each
+monthly KPI snapshot and the audit entry), so a large
 run never holds one huge transaction. The same seed and `as_of` give the same data. Loans
 go through the loan operations one by one (`demo.loans`), so their number is capped.
 """
@@ -34,7 +34,7 @@ from app.core.db import utcnow
 from app.core.permissions import Role
 from app.demo.bulk import insert_rows, move_id_sequence_past
 from app.demo.businesses import write_businesses
-from app.demo.followups import write_followup_history
+from app.demo.followups import write_followup_history, write_kpi_snapshots
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
 from app.demo.incubation import ResidentPool, write_incubation
 from app.demo.library import write_library
@@ -122,7 +122,8 @@ def seed_demo_data(
     seed: int = SEED,
 ) -> SeedSummary:
     """Create founders, institutions, courses, cohorts, enrollments, the demo accounts, the
-    library, businesses with observations, incubation bases with residents, and loans.
+    library, businesses with observations, incubation bases with residents, loans, the
+    follow-up history and a year of monthly KPI snapshots.
 
     Commits after each stage. Refuses (DemoSeedRefused) when founders exist already.
     """
@@ -189,6 +190,7 @@ def seed_demo_data(
         as_of=as_of,
         demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
     )
+    snapshot_counts = write_kpi_snapshots(as_of=as_of)
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,
@@ -200,6 +202,7 @@ def seed_demo_data(
         **incubation_counts,
         **loan_counts,
         **followup_counts,
+        **snapshot_counts,
         "accounts": len(summary.logins),
     }
     record_audit(None, "demo.seed", ("demo", None), None, {"as_of": as_of, **summary.counts})

@@ -1,13 +1,16 @@
 """The monthly KPI snapshot (SPEC §12): each region's figures as of a date, for trend charts.
 
-Until the KPI engine of SPEC §11 lands (issue 8), a snapshot stores counts and sums that
-need no modelling choices: founders registered, entrepreneurship passes, businesses opened
-and operating (their latest observation by then) with their jobs, loans disbursed and
-outstanding, follow-ups due, done and missed as they stood that day, founders lost to
-follow-up (the current flag, dated by then: a cleared flag leaves no history). Each figure
-is one GROUP BY over its table (records dated after `as_of` are left out); a province's
-figures are its own plus its cities'. A
-rerun for the same date replaces that date's rows, so the step is safe to run twice.
+A region's row holds `{"kpis": ..., "counts": ...}`. "kpis" is `reports.kpis.compute_kpis`
+for the region and date, as GET /api/v1/kpis answers it (SPEC §14; a province's include its
+cities). "counts" are counts and sums that need no modelling choices: founders registered,
+entrepreneurship passes, businesses opened and operating (their latest observation by then)
+with their jobs, loans disbursed and outstanding, follow-ups due, done and missed as they
+stood that day, founders lost to follow-up (the current flag, dated by then: a cleared flag
+leaves no history). Each count is one GROUP BY over its table (records dated after `as_of`
+are left out); a province's counts are its own plus its cities'; every row has every count
+(0 when there is nothing). Regions snapshotted: the provinces, every region with a founder,
+and any other region with something to count by then. A rerun for the same date replaces
+that date's rows, so the step is safe to run twice.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ from app.followups.models import FollowupTask, TaskStatus
 from app.followups.planning import MISSED_AFTER_DAYS
 from app.founders.models import Founder
 from app.loans.models import SERVICED_STATUSES, Loan
-from app.regions.models import Region
+from app.regions.models import Region, RegionLevel
+from app.reports.kpis import compute_kpis
 from app.reports.models import KpiSnapshot
 from app.reports.status import status_as_of
 from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
@@ -40,24 +44,39 @@ MONEY_FIGURES = ("loans_disbursed_amount", "loans_outstanding_principal")
 
 
 def snapshot_kpis(as_of: date) -> dict[str, int]:
-    """Store every region's figures as of `as_of`; returns counts for the job record."""
+    """Store every region's KPIs and counts as of `as_of`; returns counts for the job record."""
     per_region: dict[str, dict[str, Any]] = defaultdict(dict)
+    names: list[str] = []
     for figure, stmt in _figure_queries(as_of):
+        names.append(figure)
         for region_code, value in db.session.execute(stmt):
             per_region[region_code][figure] = value
-    rows = _with_provinces(per_region)
+    counts = _with_provinces(per_region)
+    rows = [
+        {
+            "region_code": code,
+            "as_of": as_of,
+            "figures": {
+                "kpis": compute_kpis(code, as_of),
+                "counts": _as_json(dict.fromkeys(names, 0) | counts.get(code, {})),
+            },
+        }
+        for code in _regions_to_snapshot(counts)
+    ]
     db.session.execute(delete(KpiSnapshot).where(KpiSnapshot.as_of == as_of))
     if rows:
-        db.session.execute(
-            insert(KpiSnapshot),
-            [
-                {"region_code": code, "as_of": as_of, "figures": _as_json(figures)}
-                for code, figures in sorted(rows.items())
-            ],
-        )
+        db.session.execute(insert(KpiSnapshot), rows)
     db.session.flush()
     logger.info("KPI snapshot for %s: %s regions", as_of, len(rows))
     return {"regions": len(rows)}
+
+
+def _regions_to_snapshot(counts: dict[str, dict[str, Any]]) -> list[str]:
+    """Provinces, regions with any founder, and regions with any count; in code order."""
+    with_founders = select(Founder.region_code).distinct()
+    provinces = select(Region.code).where(Region.level == RegionLevel.PROVINCE.value)
+    codes = set(db.session.scalars(with_founders.union(provinces))) | set(counts)
+    return sorted(codes)
 
 
 def _figure_queries(as_of: date) -> Iterable[tuple[str, Select]]:
