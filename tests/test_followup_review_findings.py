@@ -218,7 +218,7 @@ def test_kpi_snapshot_ignores_follow_ups_done_after_its_date(db_session):
             KpiSnapshot.region_code == "469002", KpiSnapshot.as_of == date(2026, 3, 1)
         )
     )
-    figures: dict[str, Any] = row.figures
+    figures: dict[str, Any] = row.figures["counts"]
     assert figures.get("followups_due") == 1
     assert figures.get("followups_done", 0) == 0, "done on 2026-03-15, after the snapshot date"
 
