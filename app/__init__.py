@@ -97,6 +97,7 @@ def register_models(app: Flask) -> None:
     import app.regions.models
     import app.reports.models
     import app.scheduler.models
+    import app.targets.models
     import app.training.models  # noqa: F401
 
 
@@ -182,6 +183,8 @@ def register_blueprints(app: Flask) -> None:
     from app.reports.api import reports_api_bp
     from app.scheduler.api import jobs_api_bp
     from app.scheduler.views import jobs_bp
+    from app.targets.api import api_targets_bp
+    from app.targets.views import targets_bp
     from app.training.api import training_api_bp
     from app.training.views import training_bp
 
@@ -203,6 +206,7 @@ def register_blueprints(app: Flask) -> None:
         followup_plan_bp,
         notifications_bp,
         jobs_bp,
+        targets_bp,
         auth_api_bp,
         regions_api_bp,
         founders_api_bp,
@@ -218,6 +222,7 @@ def register_blueprints(app: Flask) -> None:
         notifications_api_bp,
         jobs_api_bp,
         reports_api_bp,
+        api_targets_bp,
         openapi_bp,
     ):
         app.register_blueprint(blueprint)

@@ -4,14 +4,14 @@ The app runs in-process through WSGI. Each operation is called by a user who may
 so that fuzzed input reaches the operation instead of stopping at a 403: administrators
 for users, regions, money in and out of guarantee funds, loan policies, the integrity
 points table and scheduled jobs; Hainan (460000) province staff for promoting a city's
-library project to the province; Haikou (460100) loan officers for loans, repayments,
-funds' figures, policies' reading, the bank statement import, integrity files and
-decisions on fund misuse found by follow-ups; Haikou staff for everything else
-(follow-up work and their own notifications included). Jobs run the scheduler tests'
-fake registry (quick steps), so a fuzzed run by hand never runs the real daily job.
-Every answer must be a
-non-5xx status the document lists for the operation, with the documented content type
-and a body matching the documented schema (SPEC §14: never 500).
+library project to the province and for setting targets; Haikou (460100) loan officers
+for loans, repayments, funds' figures, policies' reading, the bank statement import,
+integrity files and decisions on fund misuse found by follow-ups; Haikou staff for
+everything else (follow-up work and their own notifications included). Jobs run the
+scheduler tests' fake registry (quick steps), so a fuzzed run by hand never runs the real
+daily job. Every answer must be a non-5xx status the document lists for the operation,
+with the documented content type and a body matching the documented schema (SPEC §14:
+never 500).
 
 All writes happen inside one connection-level transaction for the whole module, which is
 rolled back at the end, so fuzzing leaves no rows behind on SQLite or PostgreSQL.
@@ -99,6 +99,7 @@ PROVINCE_STAFF_USERNAME = "fuzz.province.staff"
 OFFICER_USERNAME = "fuzz.officer"
 REGION = "460100"
 PROVINCE = "460000"
+TARGET_YEAR = 2026  # the year of the targets (SPEC §13) the cases read and set
 # Only these need an administrator; staff may use every other operation, and an
 # administrator there would get 403 before any input is read, hiding 5xx bugs.
 ADMIN_OPERATIONS = frozenset(
@@ -115,8 +116,11 @@ ADMIN_OPERATIONS = frozenset(
         "GET /jobs/runs",
     }
 )
-# Only the province's staff promote a city project (D29); the city's staff get 403.
-PROVINCE_OPERATIONS = frozenset({"POST /library/projects/{project_id}/promote"})
+# Only the province's staff promote a city project (D29) and set a city's targets (D44);
+# the city's staff get 403.
+PROVINCE_OPERATIONS = frozenset(
+    {"POST /library/projects/{project_id}/promote", "PUT /targets/{year}/{region_code}"}
+)
 # Loans, repayments, funds' figures, policies and integrity files are the loan officers'
 # (SPEC §4); centre staff get 403 there.
 OFFICER_OPERATIONS = frozenset(
@@ -401,6 +405,7 @@ def sample_rows(app: Flask, fuzz_session: Any, fuzz_user_ids: dict[str, int]) ->
         }
         rows |= _loan_sample_rows()
         rows |= _followup_sample_rows(_user(STAFF_USERNAME))
+        rows["year"] = TARGET_YEAR  # Haikou's targets (`region_code`) of a year
         db.session.commit()
     return rows
 
@@ -1080,6 +1085,14 @@ def _kpis_answered(response: Any) -> None:
     }
 
 
+def _targets_set(answer: Any) -> None:
+    body = answer.json()
+    assert (body["year"], body["region_code"]) == (TARGET_YEAR, PROVINCE), body
+    assert (body["trainees"], body["loans_amount"]) == (300, "1500000.00"), body
+    assert body["progress"]["trainees"]["target"] == 300, body
+    assert isinstance(body["split_warnings"], dict), body
+
+
 def _runs_listed(answer: Any) -> None:
     items = answer.json()["items"]
     assert any((item["job"], item["as_of"]) == ("monthly", "2026-06-01") for item in items)
@@ -1470,6 +1483,25 @@ SUCCESSES = [
         200,
         query={"region_code": REGION, "as_of": "2026-06-30"},
         check=_kpis_answered,
+    ),
+    # Targets (SPEC §13): the city's staff read Haikou's; the province's staff set Hainan's.
+    Success(
+        "GET",
+        "/targets/{year}/{region_code}",
+        200,
+        lambda: ({"year": TARGET_YEAR, "region_code": REGION}, None),
+        query={"as_of": "2026-06-30"},
+        check=_fields_are(year=TARGET_YEAR, region_code=REGION, as_of="2026-06-30"),
+    ),
+    Success(
+        "PUT",
+        "/targets/{year}/{region_code}",
+        200,
+        lambda: (
+            {"year": TARGET_YEAR, "region_code": PROVINCE},
+            {"trainees": 300, "loans_amount": "1500000.00", "jobs_created": None},
+        ),
+        check=_targets_set,
     ),
 ]
 
@@ -2420,6 +2452,39 @@ def _notification_and_job_cases() -> list[Any]:
     return found
 
 
+def _target_cases() -> list[Any]:
+    """Hostile bodies of PUT /targets (Haikou's, by Hainan's staff) and queries of GET."""
+    path = "/targets/{year}/{region_code}"
+    bodies = [
+        ("negative count", {"trainees": -1}),
+        ("count as text", {"loans_count": "3"}),
+        ("count as a float", {"businesses_opened": 2.5}),
+        ("count true", {"jobs_created": True}),
+        ("count 2**31", {"trainees": 2**31}),
+        ("count huge", {"trainees": HUGE}),
+        ("count beyond 64 bits", {"jobs_created": BEYOND_64_BITS}),
+        ("count a list", {"trainees": [1]}),
+        ("amount 3 decimals", {"loans_amount": "12.345"}),
+        ("amount negative", {"loans_amount": "-0.01"}),
+        ("amount as a float", {"loans_amount": 12.5}),
+        ("amount 1e309", {"loans_amount": "1e309"}),
+        ("amount NaN", {"loans_amount": "NaN"}),
+        ("amount NUL", {"loans_amount": "1\x002"}),
+        ("amount 10 MB", {"loans_amount": "9" * (10 * 1024 * 1024)}),
+        ("amount beyond the limit", {"loans_amount": "100000000000.01"}),
+        ("body is a list", [{"trainees": 1}]),
+    ]
+    found = [hostile(f"targets: {name}", "PUT", path, body=b) for name, b in bodies]
+    queries = [
+        ("NUL as_of", {"as_of": NUL}),
+        ("impossible as_of", {"as_of": "2026-02-30"}),
+        ("as_of year 0", {"as_of": "0000-01-01"}),
+        ("as_of year 9999", {"as_of": "9999-12-31"}),
+    ]
+    found += [hostile(f"targets: {name}", "GET", path, q) for name, q in queries]
+    return found
+
+
 def _zip_that_is_not_a_workbook() -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -2966,6 +3031,7 @@ HOSTILE = [
     # Follow-ups, notifications and scheduled jobs (SPEC §11, §12)
     *_followup_cases(),
     *_notification_and_job_cases(),
+    *_target_cases(),
     # The import: files that are no spreadsheet at all are refused as a whole.
     hostile(
         "import: text named .xlsx",
@@ -3393,6 +3459,35 @@ def test_impossible_ids_in_followup_notification_and_job_paths_are_not_found(
     body = {"as_of": "2026-06-30"} if path.startswith("/jobs/") else {}
     response = app.test_client().open(
         f"{API_PREFIX}{path}", method=method, json=body, headers=fuzz_headers[role]
+    )
+    assert response.status_code == 404
+    assert response.is_json
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/targets/1999/460100",
+        "/targets/2100/460100",
+        f"/targets/{HUGE}/460100",
+        f"/targets/{BEYOND_64_BITS}/460100",
+        "/targets/-1/460100",
+        "/targets/2026.5/460100",
+        "/targets/2026/999999",
+        "/targets/2026/%00",
+        f"/targets/2026/{'4' * 10_000}",
+        "/targets/2026/310110",  # another province's district
+    ],
+)
+def test_impossible_targets_paths_are_not_found(
+    app: Flask, fuzz_headers: dict[str, dict[str, str]], method: str, path: str
+) -> None:
+    response = app.test_client().open(
+        f"{API_PREFIX}{path}",
+        method=method,
+        json={"trainees": 1},
+        headers=fuzz_headers["province_staff"],
     )
     assert response.status_code == 404
     assert response.is_json

@@ -361,6 +361,17 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_integrity.update_points", "PUT"): row(401, 422, 403, 403, 403),
     # No query string: region_code is required, so every reader gets 422.
     ("api_reports.get_kpis", "GET"): row(401, 422, 422, 422, 403),
+    # Targets (SPEC §13): every reader of reports sees the pages and the API in their area
+    # (a city's staff and officers read their province's page); administrators and a
+    # province's staff set them, so the matrix's city staff get 403 on the writes. An empty
+    # form or body changes nothing: the page goes back to itself, the API answers 200.
+    ("targets.index", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("targets.page", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("targets.save", "POST"): row(
+        TO_LOGIN, Redirect("/targets/{year}/{province_code}"), 403, 403, 403
+    ),
+    ("api_targets.get_region_targets", "GET"): row(401, 200, 200, 200, 403),
+    ("api_targets.put_region_targets", "PUT"): admin_api(200),
     # Follow-ups (SPEC §4, §11): staff work their area's tasks, officers its loan_usage tasks
     # and decide misuse findings, admins read; founders never see the queue but answer their
     # own follow-ups at /followups/me. Task ids name an open loan_usage task of the staff's
@@ -552,6 +563,12 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("notifications.open_link", "GET"): row(TO_LOGIN, 404, 404, 404, 404),
     ("notifications.mark_read", "POST"): row(TO_LOGIN, 404, 404, 404, 404),
     ("notifications_api.mark_read", "POST"): row(401, 404, 404, 404, 404),
+    # Targets: a year no target can have and a region no row has. Officers never set
+    # targets, so they are stopped before the lookup; a city's staff may reach the lookup.
+    ("targets.page", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("targets.save", "POST"): row(TO_LOGIN, 404, 404, 403, 403),
+    ("api_targets.get_region_targets", "GET"): row(401, 404, 404, 404, 403),
+    ("api_targets.put_region_targets", "PUT"): row(401, 404, 404, 403, 403),
 }
 
 
@@ -670,6 +687,8 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "task_id": _existing_task_id,
     "notification_id": _existing_notification_id,
     "name": lambda user: "daily",  # a registered job (an empty body never runs it)
+    "year": lambda user: 2026,  # a year targets may have
+    "province_code": lambda user: "460000",  # the province of every matrix user
 }
 # Blueprints whose argument of a shared name means something else: (blueprint, argument
 # name) -> the builder used instead of ARGUMENT_FACTORIES' (the same missing value works).
@@ -696,6 +715,8 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "task_id": MISSING_ID,
     "notification_id": MISSING_ID,
     "name": "no_such_job",
+    "year": 1999,  # before the years targets may have
+    "province_code": "999999",
 }
 
 

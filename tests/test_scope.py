@@ -33,6 +33,11 @@ bodies and real ones) and changes nothing; an officer reaches only the loan_usag
 their area; a founder self-reports only on their own business; the work queue and
 GET /api/v1/followups hold only the caller's tasks whatever the filters. Notifications
 are each user's own: anyone else's is a 404 and stays unread.
+
+Targets follow the same rule (SPEC §4, §13): another province's staff and officers asking
+for Hainan's targets (pages, API, reads and writes, empty bodies and real ones) get the
+matrix's answer for a region no row has and change nothing; a city's staff read their own
+city's targets through the API, not another city's or their province's row.
 """
 
 from __future__ import annotations
@@ -3229,3 +3234,119 @@ def test_notification_lists_and_mark_all_read_hold_only_ones_own(
     assert name not in page.get_data(as_text=True)
     assert client.post("/notifications/read-all").status_code == 302
     assert _read_at(others_id) is None
+
+
+# Targets (SPEC §4, §13) -----------------------------------------------------------------------
+TARGET_BLUEPRINTS = frozenset({"targets", "api_targets"})
+TARGET_ID_RULES = sorted(
+    key for key in EXPECTED_MISSING if key[0].split(".")[0] in TARGET_BLUEPRINTS
+)
+SHANGHAI = "310000"
+
+
+def _hainan_targets() -> dict[str, Any]:
+    """Hainan's and Haikou's 2026 targets; the URL arguments that name them."""
+    from tests.targets.factories import make_targets
+
+    make_targets(2026, PROVINCE, trainees=300, loans_amount="1000000.00")
+    make_targets(2026, HAIKOU, trainees=120)
+    db.session.commit()
+    return {"year": 2026, "region_code": HAIKOU, "province_code": PROVINCE}
+
+
+def _target_fingerprint() -> tuple:
+    from app.targets.models import RegionTarget
+
+    rows = db.session.execute(
+        select(
+            RegionTarget.year,
+            RegionTarget.region_code,
+            RegionTarget.trainees,
+            RegionTarget.businesses_opened,
+            RegionTarget.loans_count,
+            RegionTarget.loans_amount,
+            RegionTarget.jobs_created,
+        ).order_by(RegionTarget.year, RegionTarget.region_code)
+    ).all()
+    audit = select(func.count()).where(AuditEntry.action.like("region_target.%"))
+    return tuple(rows), db.session.scalar(audit)
+
+
+def test_every_targets_rule_with_an_id_is_checked(app: Flask) -> None:
+    registered = _registered(app)
+    with_ids = {
+        key
+        for key, rule in registered.items()
+        if rule.arguments and key[0].split(".")[0] in TARGET_BLUEPRINTS
+    }
+    assert with_ids == set(TARGET_ID_RULES)
+    arguments = {name for key in TARGET_ID_RULES for name in registered[key].arguments}
+    assert arguments == {"year", "region_code", "province_code"}
+    features = {key[0].split(".")[0] for key in registered if "target" in key[0]}
+    assert features == TARGET_BLUEPRINTS
+
+
+@pytest.mark.parametrize(("endpoint", "method"), TARGET_ID_RULES)
+@pytest.mark.parametrize("role", ["staff", "officer"])
+def test_another_provinces_targets_look_absent(
+    app: Flask,
+    client: FlaskClient,
+    login_as: Callable[..., Any],
+    api_as: Callable[..., Any],
+    endpoint: str,
+    method: str,
+    role: str,
+) -> None:
+    """Shanghai's province staff and officers ask for Hainan's and Haikou's targets."""
+    names = _hainan_targets()
+    before = _target_fingerprint()
+    rule = _registered(app)[(endpoint, method)]
+    arguments = {name: names[name] for name in rule.arguments}
+    path, response, _ = _request(
+        app, client, login_as, api_as, endpoint, method, role, arguments, SHANGHAI
+    )
+    _assert_outcome(path, response, EXPECTED_MISSING[(endpoint, method)][role], arguments)
+    assert _target_fingerprint() == before
+
+
+def test_another_provinces_staff_change_no_target_with_real_bodies(
+    client: FlaskClient, login_as: Callable[..., Any], api_as: Callable[..., Any]
+) -> None:
+    _hainan_targets()
+    before = _target_fingerprint()
+    api = api_as("staff", SHANGHAI)
+    for region in (HAIKOU, PROVINCE):
+        assert api.get(f"/api/v1/targets/2026/{region}").status_code == 404
+        response = api.put(f"/api/v1/targets/2026/{region}", json={"trainees": 1})
+        assert response.status_code == 404
+        assert response.is_json
+    login_as("staff", SHANGHAI)
+    assert client.get(f"/targets/2026/{PROVINCE}").status_code == 404
+    response = client.post(
+        f"/targets/2026/{PROVINCE}",
+        data={"rows-0-region_code": HAIKOU, "rows-0-trainees": "1", "rows-1-region_code": PROVINCE},
+    )
+    assert response.status_code == 404
+    overview = client.get("/targets/?year=2026").get_data(as_text=True)
+    assert f"/targets/2026/{PROVINCE}" not in overview
+    assert _target_fingerprint() == before
+
+
+@pytest.mark.parametrize(
+    ("region", "asks_for", "expected"),
+    [
+        pytest.param(HAIKOU, HAIKOU, 200, id="haikou-own-city"),
+        pytest.param(SANYA, HAIKOU, 404, id="sanya-haikou"),
+        pytest.param(HAIKOU, PROVINCE, 404, id="haikou-province-row"),
+        pytest.param(PROVINCE, HAIKOU, 200, id="province-haikou"),
+        pytest.param(SHANGHAI_DISTRICT, HAIKOU, 404, id="yangpu-haikou"),
+    ],
+)
+def test_the_targets_api_reads_only_the_callers_area(
+    api_as: Callable[..., Any], region: str, asks_for: str, expected: int
+) -> None:
+    _hainan_targets()
+    response = api_as("staff", region).get(f"/api/v1/targets/2026/{asks_for}")
+    assert response.status_code == expected
+    if expected == 200:
+        assert response.get_json()["trainees"] == 120
