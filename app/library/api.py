@@ -48,16 +48,24 @@ from app.library.rules import PROJECT_FIELDS
 
 library_api_bp = Blueprint("api_library", __name__, url_prefix="/api/v1")
 
+RATE = {"type": "number", "nullable": True, "minimum": 0, "maximum": 1}
 OUTCOME_SCHEMA = {
     "type": "object",
-    "description": "adopters; businesses naming the project, the operating ones and their "
-    "employees (jobs); 12-month survival joins with the KPI feature",
+    "description": "the KPI figures of the project in the caller's area (every region "
+    "for administrators and founders) as of today (D46): adopters; businesses opened "
+    "(naming the project, or of a founder who adopted it), the operating ones and their "
+    "employees (jobs); survival_12m = Kaplan–Meier 12-month survival of those businesses, "
+    "opening_rate_6m = share of the project's trained founders who opened a business "
+    "within 6 months; null when there is nothing to estimate from",
     "properties": {
         "adopters": {"type": "integer"},
         "businesses": {"type": "integer"},
         "operating": {"type": "integer"},
         "jobs": {"type": "integer"},
+        "survival_12m": RATE,
+        "opening_rate_6m": RATE,
     },
+    # The two rates are always sent too; the required list stays as first published.
     "required": ["adopters", "businesses", "operating", "jobs"],
 }
 PROJECT_SCHEMA: dict[str, Any] = {

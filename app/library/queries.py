@@ -11,21 +11,29 @@ Who sees what (D29):
   of the province's cities (to promote the good ones);
 - admins see every published project. Drafts are never shown to anyone but their curators.
 
-Outcomes are counted in SQL (GROUP BY): adopters, businesses that name the project, the
-operating ones and their jobs; 12-month survival joins with the KPI feature.
+Outcomes (D46) are the KPI engine's figures broken down by library project
+(`reports.kpis`, `Dimension.LIBRARY_ITEM`) as of a date, today by default, so a
+project's numbers are the programme indicators' own and link to the same real-name
+lists: businesses opened and closed with their 12-month survival (Kaplan–Meier),
+operating businesses and their jobs, and the 6-month opening rate of trained founders.
+A business counts under the project it names; a business that names none, and a
+founder, count under the project the founder first adopted by then, else the project of
+the founder's first business that names one. Adopters are counted here (adoptions by
+then). Each figure counts the viewer's area (see `counted_region`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 
-from app.businesses.models import Business, BusinessStatus
+from app.core.dates import today_in_china
 from app.core.errors import NotFound
 from app.core.permissions import Role, scoped
 from app.extensions import db
@@ -33,6 +41,8 @@ from app.founders.models import Founder
 from app.library.models import LibraryAdoption, LibraryProject, ProjectLevel, ProjectStatus
 from app.regions.models import RegionLevel
 from app.regions.queries import get_region
+from app.reports.dimensions import Dimension
+from app.reports.kpis import group_breakdown, region_codes, survival_breakdown
 
 SORTS = ("newest", "investment", "outcome")
 PUBLISHED = LibraryProject.status == ProjectStatus.PUBLISHED
@@ -96,14 +106,23 @@ class ProjectFilters:
 
 @dataclass(frozen=True)
 class ProjectOutcome:
-    """What became of a project: adopters, businesses that name it, and the jobs those
-    businesses hold now (employees of the operating ones). 12-month survival joins with
-    the KPI feature."""
+    """What became of a project, as the KPI engine counts it by library project (D46):
+    adopters; businesses opened by the date and those closed, with the 12-month
+    Kaplan–Meier survival and its 95 % interval; operating businesses and their jobs;
+    trained founders eligible at 6 months and those who opened within 6 months."""
 
     adopters: int = 0
     businesses: int = 0
+    closures: int = 0
+    survival_12m: float | None = None
+    survival_12m_low: float | None = None
+    survival_12m_high: float | None = None
     operating: int = 0
     jobs: int = 0
+    jobs_per_business: float | None = None
+    eligible_6m: int = 0
+    opened_6m: int = 0
+    opening_rate_6m: float | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The API's `outcome` object."""
@@ -112,6 +131,8 @@ class ProjectOutcome:
             "businesses": self.businesses,
             "operating": self.operating,
             "jobs": self.jobs,
+            "survival_12m": self.survival_12m,
+            "opening_rate_6m": self.opening_rate_6m,
         }
 
 
@@ -193,56 +214,62 @@ def get_promotion_of(project_id: int) -> LibraryProject | None:
     )
 
 
-def _counted_by(user: Any) -> Any | None:
-    """Whose records a user's outcome figures count: staff and officers their area's (so
-    each figure matches the list it links to), admins everyone's; founders see every
-    founder's (they choose a project on how it went everywhere, and get no lists)."""
-    if user is None or getattr(user, "role", None) in (None, Role.FOUNDER):
-        return None
-    return user
+def counted_region(user: Any) -> str | None:
+    """The region whose records a user's outcome figures count (with its cities): staff
+    and officers their own (so each figure matches the list it links to); None, every
+    region, for admins and founders (founders choose a project on how it went everywhere,
+    and get no lists) and without a user."""
+    if getattr(user, "role", None) in (Role.STAFF, Role.OFFICER):
+        return user.region_code
+    return None
 
 
-def project_outcomes(project_ids: Iterable[int], user: Any = None) -> dict[int, ProjectOutcome]:
-    """Each project's outcome (every id present, zero when nothing happened yet), counted
-    within `user`'s area (see `_counted_by`)."""
-    ids = list(project_ids)
-    outcomes = {project_id: ProjectOutcome() for project_id in ids}
-    if not ids:
-        return outcomes
-    counter = _counted_by(user)
-    adopter_stmt = (
+def _adopter_counts_in(ids: list[int], region: str | None, as_of: date) -> dict[int, int]:
+    stmt = (
         select(LibraryAdoption.project_id, func.count(LibraryAdoption.id))
-        .where(LibraryAdoption.project_id.in_(ids))
+        .where(LibraryAdoption.project_id.in_(ids), LibraryAdoption.adopted_on <= as_of)
         .group_by(LibraryAdoption.project_id)
     )
-    if counter is not None:
-        adopter_stmt = scoped(
-            adopter_stmt.join(Founder, Founder.id == LibraryAdoption.founder_id),
-            counter,
-            region_column=Founder.region_code,
+    if region is not None:
+        stmt = stmt.join(Founder, Founder.id == LibraryAdoption.founder_id).where(
+            Founder.region_code.in_(region_codes(region))
         )
-    adopters = dict(db.session.execute(adopter_stmt).all())
-    is_operating = Business.status == BusinessStatus.OPERATING
-    business_stmt = (
-        select(
-            Business.library_project_id,
-            func.count(Business.id),
-            func.count(Business.id).filter(is_operating),
-            func.coalesce(func.sum(Business.employees).filter(is_operating), 0),
-        )
-        .where(Business.library_project_id.in_(ids))
-        .group_by(Business.library_project_id)
-    )
-    if counter is not None:
-        business_stmt = scoped(business_stmt, counter, region_column=Business.region_code)
-    counted = {row[0]: row[1:] for row in db.session.execute(business_stmt)}
+    return {project_id: int(count) for project_id, count in db.session.execute(stmt)}
+
+
+def project_outcomes(
+    project_ids: Iterable[int], user: Any = None, as_of: date | None = None
+) -> dict[int, ProjectOutcome]:
+    """Each project's outcome as of `as_of` (today in China by default), counted within
+    `user`'s area (see `counted_region`): every id present, zeros and nulls when nothing
+    happened yet."""
+    ids = list(project_ids)
+    if not ids:
+        return {}
+    as_of = as_of or today_in_china()
+    region = counted_region(user)
+    jobs = group_breakdown("jobs", region, as_of, Dimension.LIBRARY_ITEM)
+    opening = group_breakdown("opening", region, as_of, Dimension.LIBRARY_ITEM)
+    survival = survival_breakdown(region, as_of, Dimension.LIBRARY_ITEM)
+    adopters = _adopter_counts_in(ids, region, as_of)
+    outcomes = {}
     for project_id in ids:
-        businesses, operating, jobs = counted.get(project_id, (0, 0, 0))
+        worked = jobs.get(project_id, {})
+        opened = opening.get(project_id, {})
+        lasted = survival.get(project_id, {})
         outcomes[project_id] = ProjectOutcome(
             adopters=adopters.get(project_id, 0),
-            businesses=businesses,
-            operating=operating,
-            jobs=int(jobs),
+            businesses=lasted.get("businesses", 0),
+            closures=lasted.get("closures", 0),
+            survival_12m=lasted.get("km_12m"),
+            survival_12m_low=lasted.get("km_12m_low"),
+            survival_12m_high=lasted.get("km_12m_high"),
+            operating=worked.get("operating", 0),
+            jobs=worked.get("jobs", 0),
+            jobs_per_business=worked.get("jobs_per_business"),
+            eligible_6m=opened.get("eligible_6m", 0),
+            opened_6m=opened.get("opened_6m", 0),
+            opening_rate_6m=opened.get("rate_6m"),
         )
     return outcomes
 

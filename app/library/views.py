@@ -41,6 +41,7 @@ from app.library.models import LibraryProject
 from app.library.queries import (
     ProjectFilters,
     adopted_project_ids,
+    counted_region,
     get_project_in_scope,
     get_promotion_of,
     get_visible_project,
@@ -78,6 +79,19 @@ def _is_founder() -> bool:
     return current_user.role == Role.FOUNDER
 
 
+def _outcome_context(project_ids: list[int]) -> dict[str, Any]:
+    """The projects' outcomes as of today and what their numbers link to: the KPI list
+    behind each (`reports.figure_list` by library project, in the same region and on the
+    same date) for users who read reports; founders get no lists."""
+    as_of = today_in_china()
+    return {
+        "outcomes": project_outcomes(project_ids, current_user, as_of),
+        "outcome_as_of": as_of,
+        "show_lists": has_permission(current_user, Permission.REPORTS_READ),
+        "list_region": counted_region(current_user),
+    }
+
+
 def _filter_form() -> ProjectFilterForm:
     form = ProjectFilterForm(request.args)
     if _is_founder():
@@ -106,19 +120,21 @@ def index() -> Any:
         "library/index.html",
         filters=form,
         pagination=pagination,
-        outcomes=project_outcomes(ids, current_user),
         adopted=adopted_project_ids(current_user.founder_id, ids),
         as_cards=_is_founder(),
         action_form=StatusActionForm(),
+        **_outcome_context(ids),
     )
 
 
 def _render_detail(project: LibraryProject, *, adoption_form: AdoptionForm | None = None) -> Any:
     promotion = get_promotion_of(project.id)
+    outcomes = _outcome_context([project.id])
     return render_template(
         "library/detail.html",
         project=project,
-        outcome=project_outcomes([project.id], current_user)[project.id],
+        outcome=outcomes.pop("outcomes")[project.id],
+        **outcomes,
         origin=get_visible_project(current_user, project.promoted_from_id),
         promotion=promotion,
         promotion_visible=get_visible_project(current_user, promotion.id if promotion else None),

@@ -42,6 +42,7 @@ from app.training.queries import (
     get_cohort_in_scope,
     get_enrollment_in_scope,
     get_institution_in_scope,
+    institution_outcomes,
     institution_statistics,
     list_cohorts_stmt,
     list_courses_stmt,
@@ -78,14 +79,57 @@ INSTITUTION_SCHEMA = {
     },
     "required": ["id", "name", "region_code", "designated"],
 }
+OUTCOMES_SCHEMA = {
+    "type": "object",
+    "description": "how the institution's trainees did, the KPI figures by institution "
+    "over the founders of the caller's area as of today (D46): pass_rate = passed / "
+    "(passed + failed) in its entrepreneurship classes; opening_rate_Nm = opened_Nm / "
+    "eligible_Nm, founders whose first passed entrepreneurship training was there and "
+    "who opened a business within N months; jobs_per_business = jobs / operating "
+    "businesses of those founders; survival_12m = Kaplan–Meier 12-month survival of "
+    "their businesses; rates null when there is nothing to divide or estimate from",
+    "properties": {
+        "passed": {"type": "integer"},
+        "failed": {"type": "integer"},
+        "pass_rate": RATE,
+        "eligible_3m": {"type": "integer"},
+        "opened_3m": {"type": "integer"},
+        "opening_rate_3m": RATE,
+        "eligible_6m": {"type": "integer"},
+        "opened_6m": {"type": "integer"},
+        "opening_rate_6m": RATE,
+        "operating": {"type": "integer"},
+        "jobs": {"type": "integer"},
+        "jobs_per_business": {"type": "number", "nullable": True, "minimum": 0},
+        "businesses": {"type": "integer"},
+        "survival_12m": RATE,
+    },
+    "required": [
+        "passed",
+        "failed",
+        "pass_rate",
+        "eligible_3m",
+        "opened_3m",
+        "opening_rate_3m",
+        "eligible_6m",
+        "opened_6m",
+        "opening_rate_6m",
+        "operating",
+        "jobs",
+        "jobs_per_business",
+        "businesses",
+        "survival_12m",
+    ],
+}
 INSTITUTION_DETAIL_SCHEMA = {
     "type": "object",
     "properties": {
         **INSTITUTION_SCHEMA["properties"],
         "cohorts": {"type": "integer"},
         "statistics": STATISTICS_SCHEMA,
+        "outcomes": OUTCOMES_SCHEMA,
     },
-    "required": [*INSTITUTION_SCHEMA["required"], "cohorts", "statistics"],
+    "required": [*INSTITUTION_SCHEMA["required"], "cohorts", "statistics", "outcomes"],
 }
 COURSE_SCHEMA = {
     "type": "object",
@@ -252,16 +296,18 @@ def list_institutions() -> Any:
 @training_api_bp.get("/institutions/<id:institution_id>")
 @permission_required(Permission.TRAINING_MANAGE)
 @api_endpoint(
-    "One institution with its cohorts' pass and certificate figures",
+    "One institution with its cohorts' pass and certificate figures and how its trainees did",
     response=INSTITUTION_DETAIL_SCHEMA,
 )
 def institution_detail(institution_id: int) -> Any:
-    """An institution in scope and its figures over all its cohorts."""
+    """An institution in scope, its figures over all its cohorts and its trainees' outcomes."""
     institution = get_institution_in_scope(current_user, institution_id)
     statistics = institution_statistics([institution.id], current_user)[institution.id]
+    outcomes = institution_outcomes([institution.id], current_user)[institution.id]
     body = institution_json(institution) | {
         "cohorts": statistics.cohorts,
         "statistics": statistics.as_json(),
+        "outcomes": outcomes.as_json(),
     }
     return json_response(body)
 

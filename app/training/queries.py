@@ -5,6 +5,15 @@ cohort's region (a province's staff may enroll a founder of one city in a class 
 another, and the class's staff then see that founder's name on the roster). Courses are a
 catalogue shared by every region. Figures are counted in SQL (GROUP BY); only the rates
 are divided here, from those counts.
+
+Two kinds of institution figures: `institution_statistics` counts the enrollments of its
+cohorts in the viewer's area (every course kind: enrolled, passed, failed, dropped,
+certificates); `institution_outcomes` is its rating on how its trainees did (SPEC §6,
+D46), the KPI engine's figures broken down by institution (`Dimension.INSTITUTION`) as of
+a date: entrepreneurship pass rate, opening rates at 3 and 6 months, jobs per operating
+business and 12-month survival, over the founders of the viewer's area. A founder's
+opening, businesses and survival count for the institution of the founder's first passed
+entrepreneurship cohort.
 """
 
 from __future__ import annotations
@@ -19,9 +28,12 @@ from flask_babel import gettext as _
 from sqlalchemy import ColumnElement, Select, and_, case, exists, func, not_, select
 from sqlalchemy.orm import joinedload
 
+from app.core.dates import today_in_china
 from app.core.errors import NotFound
-from app.core.permissions import scoped
+from app.core.permissions import Role, scoped
 from app.extensions import db
+from app.reports.dimensions import Dimension
+from app.reports.kpis import group_breakdown, survival_breakdown
 from app.training.models import (
     ENTREPRENEURSHIP_KINDS,
     Cohort,
@@ -226,8 +238,8 @@ class TrainingStatistics:
     """Outcome counts of a set of enrollments (a cohort, an institution) and their rates.
 
     pass rate = passed / (passed + failed): dropped founders did not sit the assessment;
-    certificate rate = certificates / passed. The graduates' 6-month opening rate (SPEC §6)
-    needs business records and is added with them.
+    certificate rate = certificates / passed. How the graduates did afterwards (SPEC §6's
+    opening rate) is `InstitutionOutcome`.
     """
 
     enrolled: int = 0
@@ -325,3 +337,94 @@ def institution_statistics(
     return {
         institution_id: found.get(institution_id, TrainingStatistics()) for institution_id in ids
     }
+
+
+@dataclass(frozen=True)
+class InstitutionOutcome:
+    """How an institution's trainees did (SPEC §6, §11), as the KPI engine counts it by
+    institution: the entrepreneurship pass rate; of the founders whose first passed
+    entrepreneurship training was there, the share who opened a business within 3 and 6
+    months (among those trained at least that long ago); jobs per operating business and
+    the 12-month survival of those founders' businesses. Rates are None without data."""
+
+    passed: int = 0
+    failed: int = 0
+    pass_rate: float | None = None
+    eligible_3m: int = 0
+    opened_3m: int = 0
+    opening_rate_3m: float | None = None
+    eligible_6m: int = 0
+    opened_6m: int = 0
+    opening_rate_6m: float | None = None
+    operating: int = 0
+    jobs: int = 0
+    jobs_per_business: float | None = None
+    businesses: int = 0
+    survival_12m: float | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The API's `outcomes` object."""
+        return {
+            "passed": self.passed,
+            "failed": self.failed,
+            "pass_rate": self.pass_rate,
+            "eligible_3m": self.eligible_3m,
+            "opened_3m": self.opened_3m,
+            "opening_rate_3m": self.opening_rate_3m,
+            "eligible_6m": self.eligible_6m,
+            "opened_6m": self.opened_6m,
+            "opening_rate_6m": self.opening_rate_6m,
+            "operating": self.operating,
+            "jobs": self.jobs,
+            "jobs_per_business": self.jobs_per_business,
+            "businesses": self.businesses,
+            "survival_12m": self.survival_12m,
+        }
+
+
+def outcome_region(user: Any) -> str | None:
+    """The region whose founders an institution's rating counts (with its cities): staff
+    and officers their own, so each number matches the list it links to; None, every
+    region, for administrators and without a user."""
+    if getattr(user, "role", None) in (Role.STAFF, Role.OFFICER):
+        return user.region_code
+    return None
+
+
+def institution_outcomes(
+    institution_ids: Iterable[int], user: Any = None, as_of: date | None = None
+) -> dict[int, InstitutionOutcome]:
+    """Each institution's rating as of `as_of` (today in China by default) over the
+    founders of `user`'s area (see `outcome_region`); every id present."""
+    ids = sorted(set(institution_ids))
+    if not ids:
+        return {}
+    as_of = as_of or today_in_china()
+    region = outcome_region(user)
+    training = group_breakdown("training", region, as_of, Dimension.INSTITUTION)
+    opening = group_breakdown("opening", region, as_of, Dimension.INSTITUTION)
+    jobs = group_breakdown("jobs", region, as_of, Dimension.INSTITUTION)
+    survival = survival_breakdown(region, as_of, Dimension.INSTITUTION)
+    outcomes = {}
+    for institution_id in ids:
+        trained = training.get(institution_id, {})
+        opened = opening.get(institution_id, {})
+        worked = jobs.get(institution_id, {})
+        lasted = survival.get(institution_id, {})
+        outcomes[institution_id] = InstitutionOutcome(
+            passed=trained.get("passed", 0),
+            failed=trained.get("failed", 0),
+            pass_rate=trained.get("pass_rate"),
+            eligible_3m=opened.get("eligible_3m", 0),
+            opened_3m=opened.get("opened_3m", 0),
+            opening_rate_3m=opened.get("rate_3m"),
+            eligible_6m=opened.get("eligible_6m", 0),
+            opened_6m=opened.get("opened_6m", 0),
+            opening_rate_6m=opened.get("rate_6m"),
+            operating=worked.get("operating", 0),
+            jobs=worked.get("jobs", 0),
+            jobs_per_business=worked.get("jobs_per_business"),
+            businesses=lasted.get("businesses", 0),
+            survival_12m=lasted.get("km_12m"),
+        )
+    return outcomes

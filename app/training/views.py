@@ -18,7 +18,7 @@ from app.core.dates import today_in_china
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
-from app.core.permissions import Permission, permission_required
+from app.core.permissions import Permission, has_permission, permission_required
 from app.core.url_converters import parse_id
 from app.extensions import db
 from app.founders.queries import FounderFilters, list_founders_stmt
@@ -44,6 +44,7 @@ from app.training.queries import (
     cohort_statistics,
     get_cohort_in_scope,
     get_institution_in_scope,
+    institution_outcomes,
     institution_statistics,
     list_cohorts_stmt,
     list_courses,
@@ -51,6 +52,7 @@ from app.training.queries import (
     list_institutions,
     list_institutions_stmt,
     list_roster,
+    outcome_region,
 )
 
 training_bp = Blueprint("training", __name__, url_prefix="/training")
@@ -119,14 +121,20 @@ def new_institution() -> Any:
 @training_bp.get("/institutions/<id:institution_id>")
 @permission_required(Permission.TRAINING_MANAGE)
 def institution_detail(institution_id: int) -> Any:
-    """An institution, its figures and its cohorts, each with its pass and certificate rate."""
+    """An institution, its figures, how its trainees did (linked to the KPI lists for
+    readers of reports), and its cohorts, each with its pass and certificate rate."""
     institution = get_institution_in_scope(current_user, institution_id)
     stmt = list_cohorts_stmt(current_user, CohortFilters(institution_id=institution.id))
     pagination = paginate(stmt, read_page_request_or_first(request.args, default_per_page=50))
+    as_of = today_in_china()
     return render_template(
         "training/institution.html",
         institution=institution,
         totals=institution_statistics([institution.id], current_user)[institution.id],
+        outcome=institution_outcomes([institution.id], current_user, as_of)[institution.id],
+        outcome_as_of=as_of,
+        show_lists=has_permission(current_user, Permission.REPORTS_READ),
+        list_region=outcome_region(current_user),
         pagination=pagination,
         figures=cohort_statistics(cohort.id for cohort in pagination.items),
     )

@@ -13,6 +13,8 @@ from tests.factories import make_founder
 from tests.library.factories import make_adoption, make_project, project_body
 
 EN = {"Accept-Language": "en"}
+# A project nobody has opened a business of yet: no rate to estimate.
+NO_RATES = {"survival_12m": None, "opening_rate_6m": None}
 
 
 def committed_id(obj):
@@ -72,7 +74,13 @@ def test_create_a_project(api_as):
     assert body["investment_max"] == "80000.00"
     assert body["title"] == "椰子糖小作坊"
     assert body["promoted_from_id"] is None
-    assert body["outcome"] == {"adopters": 0, "businesses": 0, "operating": 0, "jobs": 0}
+    assert body["outcome"] == {
+        "adopters": 0,
+        "businesses": 0,
+        "operating": 0,
+        "jobs": 0,
+        **NO_RATES,
+    }
     assert body["licences"] == "食品生产许可证"
     assert db.session.get(LibraryProject, body["id"]).level == "city"
 
@@ -163,7 +171,13 @@ def test_list_filters_search_and_sort(api_as):
     assert [i["title"] for i in api.get(f"{url}?industry=repair").get_json()["items"]] == ["修车"]
     items = api.get(f"{url}?sort=outcome").get_json()["items"]
     assert [i["title"] for i in items] == ["修车", "椰子糖"]
-    assert items[0]["outcome"] == {"adopters": 1, "businesses": 0, "operating": 0, "jobs": 0}
+    assert items[0]["outcome"] == {
+        "adopters": 1,
+        "businesses": 0,
+        "operating": 0,
+        "jobs": 0,
+        **NO_RATES,
+    }
     assert api.get(f"{url}?max_investment=29999.99").get_json()["total"] == 0
     assert api.get(f"{url}?payback=18").get_json()["total"] == 2
     assert api.get(f"{url}?region_code=460100").get_json()["total"] == 2
@@ -200,7 +214,13 @@ def test_detail_and_scope(api_as):
     haikou_founder = api_as("founder", "460100")
     body = haikou_founder.get(f"/api/v1/library/projects/{ids[0]}").get_json()
     assert body["market"] == "游客"
-    assert body["outcome"] == {"adopters": 1, "businesses": 0, "operating": 0, "jobs": 0}
+    assert body["outcome"] == {
+        "adopters": 1,
+        "businesses": 0,
+        "operating": 0,
+        "jobs": 0,
+        **NO_RATES,
+    }
     assert haikou_founder.get(f"/api/v1/library/projects/{ids[1]}").status_code == 404
     assert haikou_founder.get("/api/v1/library/projects/999999").status_code == 404
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import date
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import func, select
 
+from app.core.dates import today_in_china
 from app.extensions import db
 from app.library.models import LibraryAdoption, LibraryProject
+from tests.businesses.factories import make_business, make_observation
 from tests.factories import make_founder
 from tests.library.factories import make_adoption, make_project, project_body
+from tests.training.factories import make_cohort, make_enrollment
 
 EN = {"Accept-Language": "en"}
 
@@ -236,3 +241,104 @@ def test_line_breaks_are_kept_and_markup_escaped(client, login_as):
     login_as("founder", "460100")
     html = client.get(f"/library/projects/{project_id}", headers=EN).get_data(as_text=True)
     assert "第一行<br>&lt;script&gt;第二行&lt;/script&gt;" in html
+
+
+# Outcomes from the KPI engine, linked to the lists behind them -------------------------
+def _outcome_data():
+    """A Haikou project: a business naming it closed after 181 days, another operating
+    with 2 staff after 457 days (12-month survival 50 %); a founder trained on 2025-10-15
+    who adopted it and opened nothing (6-month opening rate 0 %); a Sanya business naming
+    it that Haikou's viewers do not count."""
+    project = make_project(region_code="460100", title="椰子糖")
+    closed = make_business(
+        name="椰糖一店", opened_on=date(2025, 1, 10), library_project_id=project.id
+    )
+    make_observation(closed, observed_on=date(2025, 7, 10), status="closed")
+    going = make_business(
+        name="椰糖二店", opened_on=date(2025, 3, 1), library_project_id=project.id
+    )
+    make_observation(going, observed_on=date(2026, 6, 1), employees=2)
+    trained = make_founder(region_code="460100")
+    cohort = make_cohort(region_code="460100", starts_on=date(2025, 10, 1))
+    make_enrollment(cohort, trained, result="passed", completed_on=date(2025, 10, 15))
+    make_adoption(project, trained, adopted_on=date(2025, 10, 20))
+    make_business(
+        make_founder(region_code="460200"), name="三亚椰糖", library_project_id=project.id
+    )
+    return committed_id(project), ("椰糖一店", "椰糖二店")
+
+
+def _links(html, testid):
+    """The href of the link inside the element with this data-testid, parsed."""
+    found = re.search(rf'data-testid="{testid}"><a href="([^"]+)">', html)
+    if found is None:
+        return None
+    url = urlsplit(found[1].replace("&amp;", "&"))
+    return url.path, {key: values[0] for key, values in parse_qs(url.query).items()}
+
+
+def test_project_page_links_each_figure_to_its_kpi_list(client, login_as):
+    project_id, names = _outcome_data()
+    login_as("staff", "460100")
+    html = client.get(f"/library/projects/{project_id}", headers=EN).get_data(as_text=True)
+    assert re.search(r'data-testid="outcome-survival"><a [^>]+>50.0%</a>', html)
+    assert re.search(r'data-testid="outcome-opening"><a [^>]+>0.0%</a>', html)
+    assert re.search(r'data-testid="outcome-businesses"><a [^>]+>2</a>', html)  # not Sanya's
+    assert re.search(r'data-testid="outcome-jobs"><a [^>]+>2</a>', html)
+    assert "0 of 1 trained founders" in html
+    expected = {
+        "region_code": "460100",
+        "as_of": today_in_china().isoformat(),
+        "dimension": "library_item",
+        "key": str(project_id),
+    }
+    assert _links(html, "outcome-businesses") == (
+        "/reports/figures/survival.businesses",
+        expected,
+    )
+    assert _links(html, "outcome-operating") == ("/reports/figures/jobs.operating", expected)
+    assert _links(html, "outcome-opening") == ("/reports/figures/opening.opened_6m", expected)
+    path, query = _links(html, "outcome-businesses")
+    listed = client.get(path, query_string=query, headers=EN)
+    assert listed.status_code == 200
+    listed_page = listed.get_data(as_text=True)
+    assert all(name in listed_page for name in names)
+    assert "三亚椰糖" not in listed_page
+
+
+def test_founders_see_the_outcome_without_lists(client, login_as):
+    project_id, _names = _outcome_data()
+    login_as("founder", "460100")
+    html = client.get(f"/library/projects/{project_id}", headers=EN).get_data(as_text=True)
+    assert "/reports/figures/" not in html
+    # Founders count every region: Sanya's business too (not followed up yet: censored
+    # on its first day, so the estimate stays 50 %).
+    assert 'data-testid="outcome-businesses">3<' in html
+    assert 'data-testid="outcome-survival">50.0%<' in html
+    cards = client.get("/library/", headers=EN).get_data(as_text=True)
+    assert 'data-testid="project-opening">0.0%<' in cards
+    assert "/reports/figures/" not in cards
+
+
+def test_the_staff_list_shows_the_outcome_rates(client, login_as):
+    project_id, _names = _outcome_data()
+    login_as("staff", "460100")
+    html = client.get("/library/", headers=EN).get_data(as_text=True)
+    assert re.search(r'data-testid="survival"><a [^>]+>50.0%</a>', html)
+    assert re.search(r'data-testid="opening"><a [^>]+>0.0%</a>', html)
+    assert re.search(r'data-testid="businesses"><a [^>]+>2</a>', html)
+    path, query = _links(html, "survival")
+    assert (path, query["key"], query["region_code"]) == (
+        "/reports/figures/survival.businesses",
+        str(project_id),
+        "460100",
+    )
+
+
+def test_administrators_lists_name_no_region(client, login_as):
+    project_id, _names = _outcome_data()
+    login_as("admin", "460000")
+    html = client.get(f"/library/projects/{project_id}", headers=EN).get_data(as_text=True)
+    path, query = _links(html, "outcome-businesses")
+    assert path == "/reports/figures/survival.businesses"
+    assert "region_code" not in query

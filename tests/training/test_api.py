@@ -154,8 +154,43 @@ def test_institution_detail_has_its_figures(api_as):
         "pass_rate": 0.6667,
         "certificate_rate": 0.5,
     }
+    # Finished weeks ago: the pass rate is known, nobody can be 3 months on yet.
+    outcomes = body["outcomes"]
+    assert (outcomes["passed"], outcomes["failed"], outcomes["pass_rate"]) == (2, 1, 0.6667)
+    assert (outcomes["eligible_3m"], outcomes["opening_rate_3m"]) == (0, None)
     assert api.get(f"/api/v1/institutions/{sanya_id}").status_code == 404
     assert api.get("/api/v1/institutions/2147483647").status_code == 404
+
+
+def test_institution_detail_rates_how_its_trainees_did(api_as, rated_institution):
+    """See conftest.py: Haikou's staff count Haikou's founders, the province's everyone."""
+    db.session.commit()
+    url = f"/api/v1/institutions/{rated_institution.rated_id}"
+    haikou = api_as("staff", "460100").get(url).get_json()["outcomes"]
+    assert haikou == {
+        "passed": 4,
+        "failed": 1,
+        "pass_rate": 0.8,
+        "eligible_3m": 4,
+        "opened_3m": 2,
+        "opening_rate_3m": 0.5,
+        "eligible_6m": 4,
+        "opened_6m": 3,
+        "opening_rate_6m": 0.75,
+        "operating": 2,
+        "jobs": 7,
+        "jobs_per_business": 3.5,
+        "businesses": 3,
+        "survival_12m": 0.6667,
+    }
+    province = api_as("staff", "460000").get(url).get_json()["outcomes"]
+    assert (province["pass_rate"], province["opening_rate_6m"], province["survival_12m"]) == (
+        0.8333,
+        0.8,
+        0.5,
+    )
+    quiet = api_as("staff", "460100").get(f"/api/v1/institutions/{rated_institution.quiet_id}")
+    assert quiet.get_json()["outcomes"]["pass_rate"] is None
 
 
 # Courses --------------------------------------------------------------------------------

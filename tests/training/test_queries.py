@@ -8,19 +8,24 @@ import pytest
 
 from app.core.errors import NotFound
 from app.extensions import db
+from app.reports.dimensions import Dimension
+from app.reports.kpis import compute_breakdown
 from app.training.queries import (
     CohortFilters,
+    InstitutionOutcome,
     TrainingStatistics,
     cohort_statistics,
     count_seats_taken,
     get_cohort_in_scope,
     get_enrollment_in_scope,
     get_institution_in_scope,
+    institution_outcomes,
     institution_statistics,
     list_cohorts_stmt,
     list_courses_stmt,
     list_institutions_stmt,
     list_roster,
+    outcome_region,
     rate,
 )
 from tests.factories import make_user
@@ -33,6 +38,9 @@ from tests.training.factories import (
 )
 
 DONE = date(2026, 3, 13)
+# The `rated_institution` fixture (conftest.py): its regions and the date it is rated on.
+HAIKOU, SANYA, PROVINCE = "460100", "460200", "460000"
+D = date(2026, 6, 30)
 
 
 def class_with_results(cohort, *, passed=0, certified=0, failed=0, dropped=0, open_=0):
@@ -173,3 +181,90 @@ def test_institution_figures_count_only_the_cohorts_in_the_users_area(db_session
     in_haikou = institution_statistics([institution.id], haikou_staff)[institution.id]
     assert (everywhere.cohorts, everywhere.passed, everywhere.failed) == (2, 1, 1)
     assert (in_haikou.cohorts, in_haikou.passed, in_haikou.failed) == (1, 1, 0)
+
+
+# How the trainees did (KPI figures by institution) --------------------------------------
+def test_a_haikou_viewer_rates_the_institution_on_haikous_founders(rated_institution):
+    staff = make_user(role="staff", region_code=HAIKOU)
+    outcomes = institution_outcomes([rated_institution.rated_id], staff, D)
+    outcome = outcomes[rated_institution.rated_id]
+    # Entrepreneurship only: h1, h2, h4, h6 passed, h3 failed (h7's skills class and the
+    # Sanya founder s1 are left out).
+    assert (outcome.passed, outcome.failed, outcome.pass_rate) == (4, 1, 0.8)
+    # h1 and h6 opened within 3 months, h2 within 6; h4 never.
+    assert (outcome.eligible_3m, outcome.opened_3m, outcome.opening_rate_3m) == (4, 2, 0.5)
+    assert (outcome.eligible_6m, outcome.opened_6m, outcome.opening_rate_6m) == (4, 3, 0.75)
+    assert (outcome.operating, outcome.jobs, outcome.jobs_per_business) == (2, 7, 3.5)
+    # Durations 184 (closed), 396 and 426 (censored): S = 2/3 after day 184.
+    assert (outcome.businesses, outcome.survival_12m) == (3, 0.6667)
+    # The enrollment statistics beside it count the classes of the area, every kind.
+    statistics = institution_statistics([rated_institution.rated_id], staff)
+    enrollments = statistics[rated_institution.rated_id]
+    assert (enrollments.passed, enrollments.failed) == (5, 2)
+
+
+def test_a_sanya_viewer_and_the_province_rate_the_same_institution(rated_institution):
+    rated = rated_institution.rated_id
+    sanya = institution_outcomes([rated], make_user(role="staff", region_code=SANYA), D)[rated]
+    assert sanya.as_json() == {
+        "passed": 1,
+        "failed": 0,
+        "pass_rate": 1.0,
+        "eligible_3m": 1,
+        "opened_3m": 1,
+        "opening_rate_3m": 1.0,
+        "eligible_6m": 1,
+        "opened_6m": 1,
+        "opening_rate_6m": 1.0,
+        "operating": 0,
+        "jobs": 0,
+        "jobs_per_business": None,
+        "businesses": 1,
+        "survival_12m": 0.0,  # its one business closed after 61 days
+    }
+    province = institution_outcomes([rated], make_user(role="staff", region_code=PROVINCE), D)
+    assert province[rated].pass_rate == 0.8333  # 5 / 6
+    assert (province[rated].opening_rate_3m, province[rated].opening_rate_6m) == (0.6, 0.8)
+    # Closures on days 61 (4 at risk) and 184 (3 at risk): 3/4 x 2/3.
+    assert province[rated].survival_12m == 0.5
+    assert province[rated].jobs_per_business == 3.5
+    # Administrators (and no user) count every region: the province's figures here.
+    admin = make_user(role="admin", region_code=PROVINCE)
+    assert institution_outcomes([rated], admin, D) == province
+    assert institution_outcomes([rated], None, D) == province
+
+
+def test_an_institution_without_records_and_no_institutions(rated_institution):
+    quiet = rated_institution.quiet_id
+    assert institution_outcomes([quiet], None, D) == {quiet: InstitutionOutcome()}
+    assert institution_outcomes([], None, D) == {}
+    # Before the results were in, nothing is known yet.
+    early = institution_outcomes([rated_institution.rated_id], None, date(2025, 3, 13))
+    assert early[rated_institution.rated_id] == InstitutionOutcome()
+
+
+@pytest.mark.parametrize("region", [HAIKOU, SANYA, PROVINCE])
+def test_outcomes_are_the_kpi_breakdown_by_institution(rated_institution, region):
+    rated = rated_institution.rated_id
+    user = make_user(role="staff", region_code=region)
+    assert outcome_region(user) == region
+    outcome = institution_outcomes([rated], user, D)[rated]
+    row = {row["key"]: row for row in compute_breakdown(region, D, Dimension.INSTITUTION)}[rated]
+    assert (outcome.passed, outcome.failed, outcome.pass_rate) == (
+        row["training"]["passed"],
+        row["training"]["failed"],
+        row["training"]["pass_rate"],
+    )
+    for months in (3, 6):
+        assert getattr(outcome, f"eligible_{months}m") == row["opening"][f"eligible_{months}m"]
+        assert getattr(outcome, f"opened_{months}m") == row["opening"][f"opened_{months}m"]
+        assert getattr(outcome, f"opening_rate_{months}m") == row["opening"][f"rate_{months}m"]
+    assert (outcome.operating, outcome.jobs, outcome.jobs_per_business) == (
+        row["jobs"]["operating"],
+        row["jobs"]["jobs"],
+        row["jobs"]["jobs_per_business"],
+    )
+    assert (outcome.businesses, outcome.survival_12m) == (
+        row["survival"]["businesses"],
+        row["survival"]["km_12m"],
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from sqlalchemy import select
@@ -322,6 +323,59 @@ def test_institution_page_links_figures_to_the_roster(client, login_as):
     assert f'href="/training/cohorts/{cohort_id}">66.7%' in page
     listing = client.get("/training/institutions", headers=EN).get_data(as_text=True)
     assert "66.7%" in listing
+
+
+def _list_link(page, testid):
+    """The list a figure links to: its path and query, parsed."""
+    found = re.search(rf'data-testid="{testid}"><a href="([^"]+)">([^<]+)</a>', page)
+    url = urlsplit(found[1].replace("&amp;", "&"))
+    return url.path, {key: values[0] for key, values in parse_qs(url.query).items()}, found[2]
+
+
+def test_institution_page_rates_how_its_trainees_did(client, login_as, rated_institution):
+    """See conftest.py: Haikou's founders of institution I."""
+    institution_id = rated_institution.rated_id
+    db.session.commit()
+    login_as("staff", "460100")
+    page = client.get(f"/training/institutions/{institution_id}", headers=EN).get_data(as_text=True)
+    assert "How its trainees did" in page
+    expected = {
+        "region_code": "460100",
+        "as_of": today_in_china().isoformat(),
+        "dimension": "institution",
+        "key": str(institution_id),
+    }
+    assert _list_link(page, "outcome-pass-rate") == (
+        "/reports/figures/training.passed",
+        expected,
+        "80.0%",
+    )
+    assert _list_link(page, "outcome-opening-3m")[0::2] == (
+        "/reports/figures/opening.opened_3m",
+        "50.0%",
+    )
+    assert _list_link(page, "outcome-opening-6m") == (
+        "/reports/figures/opening.opened_6m",
+        expected,
+        "75.0%",
+    )
+    assert _list_link(page, "outcome-jobs-per-business") == (
+        "/reports/figures/jobs.operating",
+        expected,
+        "3.50",
+    )
+    assert _list_link(page, "outcome-survival")[0::2] == (
+        "/reports/figures/survival.businesses",
+        "66.7%",
+    )
+    assert "3 of 4 trained founders" in page
+    path, query, _shown = _list_link(page, "outcome-opening-6m")
+    listed = client.get(path, query_string=query, headers=EN)
+    assert listed.status_code == 200
+    listed_page = listed.get_data(as_text=True)
+    assert all(name in listed_page for name in ("林一号", "林二号", "林六号"))
+    assert "林四号" not in listed_page  # trained, never opened
+    assert "林三亚" not in listed_page  # Sanya's
 
 
 def test_out_of_scope_pages_are_404(client, login_as):
