@@ -181,6 +181,7 @@ def register_blueprints(app: Flask) -> None:
     from app.regions.api import regions_api_bp
     from app.regions.views import regions_bp
     from app.reports.api import reports_api_bp
+    from app.reports.views import reports_bp
     from app.scheduler.api import jobs_api_bp
     from app.scheduler.views import jobs_bp
     from app.targets.api import api_targets_bp
@@ -206,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
         followup_plan_bp,
         notifications_bp,
         jobs_bp,
+        reports_bp,
         targets_bp,
         auth_api_bp,
         regions_api_bp,

@@ -703,3 +703,43 @@ def test_two_officers_take_a_loan_from_application_to_its_first_repayment(
             _money(Decimal("100000.00") - first.principal)
         )
         _screenshot(page, "loan-schedule.png")
+
+
+def test_the_dashboard_draws_its_charts_and_a_number_opens_its_list(
+    browser: Browser, live_server: str
+) -> None:
+    with _page(browser, **PHONE) as page:
+        page.goto(f"{live_server}/login")
+        _sign_in(page, STAFF_USERNAME, STAFF_PASSWORD)
+        expect(page.locator("[data-testid=dashboard-title]")).to_be_visible()
+        expect(page.locator("[data-testid=indicator]")).to_have_count(6)
+
+        # Every chart is an SVG the server drew; each one loads and has a size.
+        charts = page.locator("img[data-testid=chart]")
+        expect(charts).to_have_count(8)
+        for index in range(8):
+            chart = charts.nth(index)
+            chart.scroll_into_view_if_needed()
+            expect(chart).to_be_visible()
+            page.wait_for_function(
+                "image => image.complete && image.naturalWidth > 0", arg=chart.element_handle()
+            )
+            box = chart.bounding_box()
+            assert box is not None
+            assert 300 < box["width"] <= 390  # fits the phone's width
+        _screenshot(page, "dashboard-phone.png")
+
+        # The operating-businesses number opens the real-name list behind it.
+        number = page.locator("[data-testid=figure-link][data-figure='jobs.operating']")
+        expect(number).to_have_text("1")
+        number.click()
+        expect(page.locator("[data-testid=list-title]")).to_be_visible()
+        rows = page.locator("[data-testid=list-row]")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text(FOUNDER_BUSINESS)
+        expect(page.locator("[data-testid=total]")).to_contain_text("1")
+
+        with page.expect_download() as download:
+            page.locator("[data-testid=export]").click()
+        assert download.value.suggested_filename.startswith("jobs.operating-")
+        assert download.value.suggested_filename.endswith(".xlsx")

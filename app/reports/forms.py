@@ -11,14 +11,19 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from wtforms import DateField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, ValidationError
+from wtforms import DateField, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from app.core.forms import AppForm, DateRange, strip
 from app.extensions import db
 from app.regions.models import Region
 from app.reports.dimensions import DIMENSION_LABELS, Dimension, parse_key
 
+# The breakdown dimensions, after an empty choice (the figure as a whole).
+DIMENSION_CHOICES = [SelectChoice("", "")] + [
+    SelectChoice(str(dimension), label) for dimension, label in DIMENSION_LABELS.items()
+]
 # Reports look at the programme's own years; wider dates are typing mistakes.
 REPORT_DATES = DateRange(date(2000, 1, 1), date(2099, 12, 31))
 
@@ -57,7 +62,7 @@ class FigureListForm(KpiQueryForm):
 
     dimension = SelectField(
         _l("Breakdown"),
-        choices=[("", "")] + [(str(d), label) for d, label in DIMENSION_LABELS.items()],
+        choices=DIMENSION_CHOICES,
         validators=[Optional()],
     )
     key = StringField(_l("Breakdown value"), filters=[strip], validators=[Length(max=40)])
@@ -81,3 +86,34 @@ class FigureListForm(KpiQueryForm):
         """The breakdown value, typed for SQL."""
         dimension = self.chosen_dimension
         return None if dimension is None else parse_key(dimension, self.key.data)
+
+
+class DashboardForm(KpiQueryForm):
+    """The dashboard's choices: region (the user's own by default), date, period and the
+    breakdown dimension of its table."""
+
+    by = SelectField(
+        _l("Break down by"),
+        choices=DIMENSION_CHOICES,
+        validators=[Optional()],
+    )
+
+    @property
+    def chosen_breakdown(self) -> Dimension | None:
+        """The table's dimension, or None for the region's default."""
+        return Dimension(self.by.data) if self.by.data else None
+
+
+class StatisticsForm(AppForm):
+    """The statistics table: region, year and cut-off date (today when not given)."""
+
+    class Meta:
+        csrf = False
+
+    region_code = StringField(
+        _l("Region"), filters=[strip], validators=[InputRequired(), Length(min=6, max=6)]
+    )
+    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2099)])
+    as_of = DateField(_l("Date"), validators=[Optional(), REPORT_DATES])
+
+    validate_region_code = KpiQueryForm.validate_region_code

@@ -16,3 +16,12 @@ document.addEventListener("submit", function (event) {
     status.hidden = false;
   }
 });
+
+// A select marked data-autosubmit sends its form as soon as another option is chosen
+// (the dashboard's breakdown); the form keeps a button for browsers without scripts.
+document.addEventListener("change", function (event) {
+  var field = event.target;
+  if (field.matches && field.matches("select[data-autosubmit]") && field.form) {
+    field.form.submit();
+  }
+});
