@@ -361,6 +361,11 @@ EXPECTED: dict[tuple[str, str], dict[str, Outcome]] = {
     ("api_integrity.update_points", "PUT"): row(401, 422, 403, 403, 403),
     # No query string: region_code is required, so every reader gets 422.
     ("api_reports.get_kpis", "GET"): row(401, 422, 422, 422, 403),
+    # Report pages default to the user's own region and today.
+    ("reports.figure_list", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("reports.figure_export", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("reports.chart", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
+    ("reports.statistics", "GET"): row(TO_LOGIN, 200, 200, 200, 403),
     # Targets (SPEC §13): every reader of reports sees the pages and the API in their area
     # (a city's staff and officers read their province's page); administrators and a
     # province's staff set them, so the matrix's city staff get 403 on the writes. An empty
@@ -565,6 +570,9 @@ EXPECTED_MISSING: dict[tuple[str, str], dict[str, Outcome]] = {
     ("notifications_api.mark_read", "POST"): row(401, 404, 404, 404, 404),
     # Targets: a year no target can have and a region no row has. Officers never set
     # targets, so they are stopped before the lookup; a city's staff may reach the lookup.
+    ("reports.figure_list", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("reports.figure_export", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
+    ("reports.chart", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
     ("targets.page", "GET"): row(TO_LOGIN, 404, 404, 404, 403),
     ("targets.save", "POST"): row(TO_LOGIN, 404, 404, 403, 403),
     ("api_targets.get_region_targets", "GET"): row(401, 404, 404, 404, 403),
@@ -689,11 +697,13 @@ ARGUMENT_FACTORIES: dict[str, Callable[[User | None], Any]] = {
     "name": lambda user: "daily",  # a registered job (an empty body never runs it)
     "year": lambda user: 2026,  # a year targets may have
     "province_code": lambda user: "460000",  # the province of every matrix user
+    "figure": lambda user: "training.enrolled",  # a KPI figure with a list
 }
 # Blueprints whose argument of a shared name means something else: (blueprint, argument
 # name) -> the builder used instead of ARGUMENT_FACTORIES' (the same missing value works).
 BLUEPRINT_ARGUMENT_FACTORIES: dict[tuple[str, str], Callable[[User | None], Any]] = {
     ("followup_plan", "kind"): lambda user: TaskKind.BUSINESS.value,  # a follow-up kind
+    ("reports", "name"): lambda user: "survival",  # a dashboard chart
 }
 MISSING_ARGUMENTS: dict[str, Any] = {
     "user_id": MISSING_ID,
@@ -717,6 +727,7 @@ MISSING_ARGUMENTS: dict[str, Any] = {
     "name": "no_such_job",
     "year": 1999,  # before the years targets may have
     "province_code": "999999",
+    "figure": "no.such_figure",
 }
 
 

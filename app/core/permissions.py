@@ -72,6 +72,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.SETTINGS_MANAGE,
             Permission.POLICIES_MANAGE,
+            Permission.TARGETS_MANAGE,
             Permission.JOBS_RUN,
             Permission.DASHBOARD_VIEW,
             Permission.FOLLOWUPS_READ,

@@ -105,7 +105,8 @@ class DashboardForm(KpiQueryForm):
 
 
 class StatisticsForm(AppForm):
-    """The statistics table: region, year and cut-off date (today when not given)."""
+    """The statistics table: region, year (the cut-off date's when not given) and cut-off
+    date (today when not given)."""
 
     class Meta:
         csrf = False
@@ -113,7 +114,7 @@ class StatisticsForm(AppForm):
     region_code = StringField(
         _l("Region"), filters=[strip], validators=[InputRequired(), Length(min=6, max=6)]
     )
-    year = IntegerField(_l("Year"), validators=[InputRequired(), NumberRange(2000, 2099)])
+    year = IntegerField(_l("Year"), validators=[Optional(), NumberRange(2000, 2099)])
     as_of = DateField(_l("Date"), validators=[Optional(), REPORT_DATES])
 
     validate_region_code = KpiQueryForm.validate_region_code

@@ -91,15 +91,20 @@ def rate_text(value: Any, *, percent: bool = True) -> str:
     return f"{Decimal(str(value)):.2f}"
 
 
+def _with_default_region(args: Any) -> Any:
+    """The query string, with the user's own region when it names none."""
+    args = args.copy()
+    if not args.get("region_code"):
+        args["region_code"] = default_region_code(current_user) or ""
+    return args
+
+
 def _list_query(figure: str) -> tuple[FigureListForm, ListQuery | None]:
     """The form read from the query string and, when valid and in scope, the list it asks
     for; an unknown figure or a region outside the user's area is 404."""
     if figure not in FIGURE_LISTS:
         abort(404)
-    args = request.args.copy()
-    if not args.get("region_code"):
-        args["region_code"] = default_region_code(current_user) or ""
-    form = FigureListForm(args)
+    form = FigureListForm(_with_default_region(request.args))
     if not form.validate():
         return form, None
     if not region_in_scope(current_user, form.region_code.data):
@@ -169,7 +174,7 @@ def chart(name: str) -> Any:
     """One dashboard chart as an SVG image, for the region, date and period asked."""
     if name not in CHART_TITLES:
         abort(404)
-    form = KpiQueryForm(request.args)
+    form = KpiQueryForm(_with_default_region(request.args))
     if not form.validate():
         return {"errors": form.errors}, 422
     if not region_in_scope(current_user, form.region_code.data):
@@ -187,16 +192,17 @@ def chart(name: str) -> Any:
 @permission_required(Permission.REPORTS_READ)
 def statistics() -> Any:
     """The statistics table of a region for a year up to a cut-off date (SPEC §13)."""
-    form = StatisticsForm(request.args)
+    form = StatisticsForm(_with_default_region(request.args))
     if not form.validate():
         return render_template("reports/figure_list.html", form=form, figure=""), 422
     if not region_in_scope(current_user, form.region_code.data):
         abort(404)
     as_of = form.as_of.data or today_in_china()
+    year = form.year.data or as_of.year
     try:
         content = build_statistics_workbook(
             form.region_code.data,
-            form.year.data,
+            year,
             as_of,
             produced_by=current_user.username,
             produced_at=utcnow(),
@@ -210,7 +216,7 @@ def statistics() -> Any:
         io.BytesIO(content),
         mimetype=XLSX_MIMETYPE,
         as_attachment=True,
-        download_name=statistics_filename(form.region_code.data, form.year.data, as_of),
+        download_name=statistics_filename(form.region_code.data, year, as_of),
     )
 
 

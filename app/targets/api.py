@@ -144,7 +144,7 @@ def get_region_targets(year: int, region_code: str) -> Any:
 
 
 @api_targets_bp.put("/targets/<int:year>/<region_code>")
-@permission_required(Permission.TARGETS_MANAGE, Permission.SETTINGS_MANAGE, any_of=True)
+@permission_required(Permission.TARGETS_MANAGE)
 @api_endpoint(
     "Set a region's targets for a year: administrators anywhere, a province's staff in the "
     "province and its cities (a city's staff read only). Fields left out keep their value, "

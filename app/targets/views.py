@@ -124,7 +124,7 @@ def page(year: int, province_code: str) -> Any:
 
 
 @targets_bp.post("/<int:year>/<province_code>")
-@permission_required(Permission.TARGETS_MANAGE, Permission.SETTINGS_MANAGE, any_of=True)
+@permission_required(Permission.TARGETS_MANAGE)
 def save(year: int, province_code: str) -> Any:
     """Save every line of the province's page at once; a bad cell saves nothing."""
     province = _province_or_404(year, province_code)
