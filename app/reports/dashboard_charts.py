@@ -97,7 +97,7 @@ def _followups(title: str, region: str, as_of: date, start: Any, end: Any) -> Ma
             Series(_("On time"), column(lambda f: f["done_on_time"])),
             Series(_("Late"), column(lambda f: f["done"] - f["done_on_time"])),
             Series(_("Missed"), column(lambda f: f["missed"])),
-            Series(_("Open"), column(lambda f: f["due"] - f["done"] - f["missed"])),
+            Series(_("Still open"), column(lambda f: f["due"] - f["done"] - f["missed"])),
         ],
         stacked=True,
         empty_text=_empty(),
