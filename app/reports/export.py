@@ -61,7 +61,7 @@ def export_figure_list(query: ListQuery, *, user: Any, exported_at: datetime) ->
 def _describe(query: ListQuery, user: Any, exported_at: datetime, count: int) -> list[tuple]:
     rows = [
         (_("Figure"), str(FIGURE_LISTS[query.figure].title)),
-        (_("Region"), query.region_code),
+        (_("Region"), query.region_code or _("All regions")),
         (_("As of"), query.as_of.isoformat()),
         (_("From"), query.start.isoformat() if query.start else ""),
         (_("To"), query.end.isoformat() if query.end else ""),

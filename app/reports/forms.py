@@ -58,7 +58,12 @@ setattr(KpiQueryForm, "from", DateField(_l("From"), validators=[Optional(), REPO
 
 class FigureListForm(KpiQueryForm):
     """The list behind a figure: the KPI query plus, for a breakdown cell, its dimension and
-    value (`key`, empty for the rows without a value)."""
+    value (`key`, empty for the rows without a value). The region may be left out where the
+    caller may read every region (an administrator)."""
+
+    region_code = StringField(
+        _l("Region"), filters=[strip], validators=[Optional(), Length(min=6, max=6)]
+    )
 
     dimension = SelectField(
         _l("Breakdown"),

@@ -234,7 +234,7 @@ class ListQuery:
     """A figure list's selection: region (with its cities), D, period, breakdown cell."""
 
     figure: str
-    region_code: str
+    region_code: str | None  # None: every region
     as_of: date
     start: date | None = None
     end: date | None = None

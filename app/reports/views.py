@@ -104,14 +104,17 @@ def _list_query(figure: str) -> tuple[FigureListForm, ListQuery | None]:
     for; an unknown figure or a region outside the user's area is 404."""
     if figure not in FIGURE_LISTS:
         abort(404)
-    form = FigureListForm(_with_default_region(request.args))
+    # An administrator's list without a region is the whole programme's (the library's
+    # figures count every region for them); everyone else's defaults to their own area.
+    everywhere = current_user.role == Role.ADMIN and not request.args.get("region_code")
+    form = FigureListForm(request.args if everywhere else _with_default_region(request.args))
     if not form.validate():
         return form, None
-    if not region_in_scope(current_user, form.region_code.data):
+    if not everywhere and not region_in_scope(current_user, form.region_code.data):
         abort(404)
     query = ListQuery(
         figure=figure,
-        region_code=form.region_code.data,
+        region_code=None if everywhere else form.region_code.data,
         as_of=form.as_of.data or today_in_china(),
         start=form["from"].data,
         end=form.to.data,

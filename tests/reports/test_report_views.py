@@ -142,3 +142,15 @@ def test_the_statistics_table_downloads(client, login_as, businesses):
     response = client.get(f"/reports/statistics.xlsx?region_code={PROVINCE}&year=2026&as_of={D}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].endswith("statistics-460000-2026-20260630.xlsx")
+
+
+def test_an_administrators_list_without_a_region_is_every_regions(client, login_as, businesses):
+    login_as("admin", PROVINCE)
+    everywhere = client.get(f"/reports/figures/jobs.operating?as_of={D}").get_data(as_text=True)
+    assert everywhere.count('data-testid="list-row"') == 3
+
+
+def test_a_city_staffs_list_without_a_region_is_their_citys(client, login_as, businesses):
+    login_as("staff", HAIKOU)
+    own = client.get(f"/reports/figures/jobs.operating?as_of={D}").get_data(as_text=True)
+    assert own.count('data-testid="list-row"') == 2  # a city's staff: their own city
