@@ -242,6 +242,7 @@ def register_template_context(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.auth.forms import ROLE_LABELS
+    from app.core.numbers import percent_text
     from app.core.pagination import current_page_link, link_args
     from app.core.permissions import Permission, Role, has_permission
     from app.notifications.queries import count_unread
@@ -259,6 +260,9 @@ def register_template_context(app: Flask) -> None:
             if locale is not None and locale.language == code.split("_")[0]:
                 return code
         return next(iter(app.config["LANGUAGES"]))
+
+    # A true Jinja global, so imported macros (which see no context) can use it too.
+    app.jinja_env.globals["percent_text"] = percent_text
 
     @app.context_processor
     def inject_globals() -> dict[str, Any]:

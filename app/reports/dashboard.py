@@ -16,6 +16,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
+from app.core.numbers import percent_text
 from app.reports.dimensions import Dimension
 from app.reports.kpis import (
     compute_breakdown,
@@ -135,7 +136,7 @@ def policy_indicators(kpis: dict[str, Any], reemployment: dict[str, Any]) -> lis
 
 
 def _percent(value: float | None) -> str:
-    return "—" if value is None else f"{Decimal(str(value)) * 100:.1f}%"
+    return percent_text(value)
 
 
 def default_breakdown(region_code: str) -> Dimension:

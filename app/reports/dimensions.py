@@ -42,6 +42,8 @@ from app.loans.models import Loan
 from app.regions.models import Region
 from app.training.models import Cohort, Course, Enrollment, Institution, TrainingResult
 
+# The largest id a record can have (ids are 32-bit integers, D24).
+MAX_ID = 2**31 - 1
 # The label column's name in grouped statements.
 KEY = "group_key"
 
@@ -242,6 +244,9 @@ def parse_key(dimension: Dimension, text: str | None) -> Any:
     if text is None or text == "":
         return None
     if dimension in (Dimension.COHORT, Dimension.INSTITUTION, Dimension.LIBRARY_ITEM):
+        # A record id: ASCII digits within a 32-bit key, or no such record can exist.
+        if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+            raise ValueError(text)
         return int(text)
     if dimension in (Dimension.LOAN, Dimension.INCUBATED):
         if text not in ("0", "1"):

@@ -11,8 +11,15 @@ from flask_babel import gettext as _
 from app.core.dates import CHINA_TIME
 from app.core.spreadsheets import StreamedWorkbook
 from app.extensions import db
-from app.reports.dimensions import DIMENSION_LABELS, key_labels
-from app.reports.lists import FAMILY_COLUMNS, FIGURE_LISTS, ListQuery, figure_rows_stmt, iter_rows
+from app.reports.dimensions import DIMENSION_LABELS
+from app.reports.lists import (
+    FAMILY_COLUMNS,
+    FIGURE_LISTS,
+    ListQuery,
+    breakdown_cell_label,
+    figure_rows_stmt,
+    iter_rows,
+)
 
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FETCH_ROWS = 2_000
@@ -67,7 +74,7 @@ def _describe(query: ListQuery, user: Any, exported_at: datetime, count: int) ->
         (_("To"), query.end.isoformat() if query.end else ""),
     ]
     if query.dimension is not None:
-        label = key_labels(query.dimension, [query.key])[query.key]
+        label = breakdown_cell_label(query, count)
         rows.append((str(DIMENSION_LABELS[query.dimension]), label))
     stamp = exported_at.astimezone(CHINA_TIME).strftime("%Y-%m-%d %H:%M:%S (UTC+8)")
     rows += [

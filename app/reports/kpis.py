@@ -10,9 +10,9 @@ Definitions where SPEC §11 leaves a choice (docs: KPI definitions):
 - Units. Training and opening count the founder's region (the founder is the unit),
   businesses their own region, loans the loan's region, follow-ups the task's region.
 - training. An entrepreneurship enrollment (GYB/SYB/IYB/EYB) enrolled on or before D
-  counts as `enrolled` when its entry date lies in the period: its completion date when it
-  was completed by D, else its enrollment date. `passed` and `failed` are results whose
-  completion date is ≤ D and in the period; a result completed after D is not known yet.
+  counts as `enrolled` when its enrollment date lies in the period. `passed` and `failed`
+  are results whose completion date is ≤ D and in the period; a result completed after D
+  is not known yet. (So a year's trainees stay what they were once the year is over.)
 - opening. c = the founder's first passed entrepreneurship completion ≤ D; founders with
   a business opened on or before c are left out; the period applies to c. Eligible at m
   months: add_months(c, m) ≤ D; opened: one of the founder's businesses (any region) with
@@ -28,7 +28,8 @@ Definitions where SPEC §11 leaves a choice (docs: KPI definitions):
   days past due on D = D − the due date of its oldest installment due before D and not
   fully paid by D (paid_off_on). For D on the latest sweep's date this is the sweep's
   figure. The on-time rate takes installments with due_on ≤ D (the period applies to
-  due_on) of loans disbursed by D: amount due = principal + borrower interest (the
+  due_on) of loans disbursed by D, up to the loan's compensation or write-off (the bank
+  expects nothing after that): amount due = principal + borrower interest (the
   subsidy is lost only once overdue, so this is what was owed on the due date); paid by
   due_on = the allocations of payments with paid_on ≤ due_on (partial payments count).
   Compensated and recovered amounts are the guarantee fund's compensation and recovery
@@ -220,6 +221,18 @@ def survival_breakdown(
 ) -> dict[Any, dict[str, Any]]:
     """The survival figures alone, by a dimension (None: one entry for the whole region)."""
     return _survival_by_key(region_codes(region_code), Window(as_of, start, end), dimension)
+
+
+def empty_figures(as_of: date) -> dict[str, Any]:
+    """Every group's figures for a region without a record: zero counts, null rates."""
+    return {
+        "training": training_figures({}),
+        "opening": opening_figures({}),
+        "survival": _no_survival(as_of),
+        "jobs": jobs_figures({}),
+        "loans": loan_figures({}, {}),
+        "followups": followup_figures({}, {}),
+    }
 
 
 def _no_survival(as_of: date) -> dict[str, Any]:

@@ -15,17 +15,18 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, case, func, select
 
 from app.businesses.models import Business
+from app.core.permissions import Permission, Role, has_permission
 from app.extensions import db
 from app.followups.forms import STATUS_LABELS
-from app.followups.models import FollowupTask
+from app.followups.models import FollowupTask, TaskStatus
 from app.followups.plan import KIND_LABELS
 from app.founders.models import Founder
 from app.loans.models import LoanInstallment
 from app.regions.models import Region
-from app.reports.dimensions import KEY, Dimension
+from app.reports.dimensions import KEY, Dimension, key_labels
 from app.reports.kpis import MEMBER_STATEMENTS, keyed, region_codes
 from app.reports.members import Window
 from app.training.forms import RESULT_LABELS
@@ -42,7 +43,9 @@ class FigureList:
 
 
 FIGURE_LISTS: dict[str, FigureList] = {
-    "training.enrolled": FigureList("training", None, _l("Entrepreneurship training enrollments")),
+    "training.enrolled": FigureList(
+        "training", "enrolled", _l("Entrepreneurship training enrollments")
+    ),
     "training.passed": FigureList("training", "passed", _l("Passed entrepreneurship training")),
     "training.failed": FigureList("training", "failed", _l("Failed entrepreneurship training")),
     "opening.eligible_3m": FigureList(
@@ -242,6 +245,32 @@ class ListQuery:
     key: Any = None
 
 
+def may_list(user: Any, figure: str) -> bool:
+    """Whether the user may read the records behind this figure by name: the lists show
+    what the records' own pages would, so loans need loans.read (staff have none) and
+    follow-up tasks are for staff and administrators (officers read loan-usage visits
+    only, in their queue)."""
+    family = FIGURE_LISTS[figure].family
+    if family in ("loans", "installments"):
+        return has_permission(user, Permission.LOANS_READ)
+    if family == "followups":
+        return getattr(user, "role", None) != Role.OFFICER and has_permission(
+            user, Permission.FOLLOWUPS_READ
+        )
+    return True
+
+
+def breakdown_cell_label(query: ListQuery, row_count: int) -> str | None:
+    """The name of the list's breakdown cell — only when the list has rows: a cohort,
+    institution or project named by an id typed into the address is not shown unless it
+    is connected to records the user may read (its number is shown instead)."""
+    if query.dimension is None:
+        return None
+    if row_count == 0 and query.key is not None:
+        return f"#{query.key}"
+    return key_labels(query.dimension, [query.key])[query.key]
+
+
 def figure_rows_stmt(query: ListQuery) -> Select:
     """The figure's member rows with their display columns, oldest entry first."""
     figure = FIGURE_LISTS[query.figure]
@@ -267,16 +296,19 @@ def figure_rows_stmt(query: ListQuery) -> Select:
         .where(*conditions)
         .order_by(rows.c.entry_on, unit_id)
     )
-    return _with_family_columns(stmt, figure.family, rows)
+    return _with_family_columns(stmt, figure.family, rows, window.day)
 
 
-def _with_family_columns(stmt: Select, family: str, rows: Any) -> Select:
+def _with_family_columns(stmt: Select, family: str, rows: Any, day: Any) -> Select:
+    """The family's own display columns, each as it stood on `day` (a result, status or
+    completion recorded later is not shown: the list is the figure's as of that day)."""
     if family == "training":
+        known = and_(Enrollment.completed_on.is_not(None), Enrollment.completed_on <= day)
         return (
             stmt.add_columns(
                 Course.name.label("course_name"),
                 Cohort.name.label("cohort_name"),
-                Enrollment.result.label("result"),
+                case((known, Enrollment.result), else_=None).label("result"),
             )
             .join(Enrollment, Enrollment.id == rows.c.enrollment_id)
             .join(Cohort, Cohort.id == Enrollment.cohort_id)
@@ -291,10 +323,16 @@ def _with_family_columns(stmt: Select, family: str, rows: Any) -> Select:
             LoanInstallment, LoanInstallment.id == rows.c.installment_id
         )
     if family == "followups":
+        done = rows.c.done == 1
+        status = case(
+            (done, TaskStatus.DONE.value),
+            (rows.c.missed == 1, TaskStatus.MISSED.value),
+            else_=TaskStatus.OPEN.value,
+        )
         return stmt.add_columns(
             FollowupTask.kind.label("task_kind"),
-            FollowupTask.status.label("task_status"),
-            FollowupTask.done_on.label("done_on"),
+            status.label("task_status"),
+            case((done, FollowupTask.done_on), else_=None).label("done_on"),
         ).join(FollowupTask, FollowupTask.id == rows.c.task_id)
     return stmt
 

@@ -106,10 +106,13 @@ def entrepreneurship_enrollments() -> Select:
 
 
 def training_members(codes: list[str], window: Window) -> Select:
-    """Entrepreneurship enrollments entering the period: its completion date when completed
-    by D, else its enrollment date; passed/failed only when the result is known by D."""
+    """Entrepreneurship enrollments enrolled by D: `enrolled` when the enrollment date lies
+    in the period, `passed`/`failed` when the result was known by D and its completion
+    date lies in the period (so a year's trainees do not change once next year's results
+    come in, and a pass rate covers the results of its period)."""
     completed = and_(Enrollment.completed_on.is_not(None), Enrollment.completed_on <= window.day)
     entry_on = case((completed, Enrollment.completed_on), else_=Enrollment.enrolled_on)
+    enrolled = window.in_period(Enrollment.enrolled_on)
     result_known = and_(completed, window.in_period(Enrollment.completed_on))
     return (
         entrepreneurship_enrollments()
@@ -119,7 +122,7 @@ def training_members(codes: list[str], window: Window) -> Select:
             Founder.region_code.label("region_code"),
             entry_on.label("entry_on"),
             Enrollment.cohort_id.label("cohort_id"),
-            literal(1).label("enrolled"),
+            flag(enrolled).label("enrolled"),
             flag(and_(result_known, Enrollment.result == TrainingResult.PASSED.value)).label(
                 "passed"
             ),
@@ -131,7 +134,7 @@ def training_members(codes: list[str], window: Window) -> Select:
         .where(
             Founder.region_code.in_(codes),
             Enrollment.enrolled_on <= window.day,
-            window.in_period(entry_on),
+            or_(enrolled, result_known),
         )
     )
 
@@ -277,8 +280,9 @@ def loan_members(codes: list[str], window: Window) -> Select:
 
 
 def installment_members(codes: list[str], window: Window) -> Select:
-    """Installments due by D (in the period) of loans disbursed by D: the amount due on the
-    due date and the part of it paid by then."""
+    """Installments due by D (in the period) of loans disbursed by D, up to the loan's
+    compensation or write-off: the amount due on the due date and the part of it paid by
+    then."""
     paid_by_due = (
         select(func.coalesce(func.sum(fen(Allocation.principal) + fen(Allocation.interest)), 0))
         .join(Repayment, Repayment.id == Allocation.repayment_id)
@@ -306,6 +310,12 @@ def installment_members(codes: list[str], window: Window) -> Select:
             Loan.region_code.in_(codes),
             Loan.disbursed_on <= window.day,
             window.known(LoanInstallment.due_on),
+            # Once the fund compensated the bank (or the loan was written off), the bank
+            # no longer expects the later installments: they are not "due" any more.
+            *(
+                or_(column.is_(None), LoanInstallment.due_on <= column)
+                for column in (Loan.compensated_on, Loan.ended_on)
+            ),
         )
     )
 

@@ -38,7 +38,13 @@ from app.core.spreadsheets import escape_formula, workbook_bytes
 from app.extensions import db
 from app.regions.models import Region
 from app.reports.dimensions import Dimension
-from app.reports.kpis import compute_breakdown, compute_kpis, rate, survival_breakdown
+from app.reports.kpis import (
+    compute_breakdown,
+    compute_kpis,
+    empty_figures,
+    rate,
+    survival_breakdown,
+)
 from app.targets.models import MONEY_FIELDS
 from app.targets.queries import SplitRow, list_split
 from app.targets.rules import is_valid_year, target_label, year_message
@@ -181,11 +187,12 @@ def statistics_frame(region_code: str, year: int, as_of: date) -> pd.DataFrame:
     # A year's own businesses are all younger than a year: 12-month survival is measured
     # over every business opened by the cut-off date instead (D45).
     for code, figures in survival_breakdown(region_code, as_of, Dimension.REGION).items():
-        if code in breakdown:
-            breakdown[code]["survival"] = {
-                **breakdown[code]["survival"],
-                **{name: figures[name] for name in SURVIVAL_RATES},
-            }
+        # A city with businesses from earlier years but nothing in this one still has them.
+        entry = breakdown.setdefault(code, {"key": code, **empty_figures(as_of)})
+        entry["survival"] = {
+            **entry["survival"],
+            **{name: figures[name] for name in SURVIVAL_RATES},
+        }
     overall = survival_breakdown(region_code, as_of, None)[None]
     total[region_code]["survival"] = {
         **total[region_code]["survival"],

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from typing import Any
 
 from flask import (
@@ -21,13 +20,14 @@ from flask_login import current_user
 from app.core.dates import today_in_china
 from app.core.db import mark_request_as_writing, utcnow
 from app.core.errors import ValidationFailed
+from app.core.numbers import number_text, percent_text
 from app.core.pagination import link_args, paginate_rows, read_page_request_or_first
 from app.core.permissions import Permission, Role, has_permission, permission_required
 from app.core.spreadsheets import open_binary
 from app.extensions import db
 from app.reports import operations
 from app.reports.dashboard_charts import CHART_TITLES, render_chart
-from app.reports.dimensions import DIMENSION_LABELS, Dimension, key_labels
+from app.reports.dimensions import DIMENSION_LABELS, Dimension
 from app.reports.export import XLSX_MIMETYPE, export_figure_list, export_filename
 from app.reports.forms import FigureListForm, KpiQueryForm, StatisticsForm
 from app.reports.lists import (
@@ -36,8 +36,10 @@ from app.reports.lists import (
     FIGURE_LINKS,
     FIGURE_LISTS,
     ListQuery,
+    breakdown_cell_label,
     cell_value,
     figure_rows_stmt,
+    may_list,
 )
 from app.reports.queries import default_region_code, region_in_scope, region_name
 from app.reports.statistics import build_statistics_workbook, statistics_filename
@@ -51,7 +53,6 @@ def report_helpers() -> dict[str, Any]:
     return {
         "region_name": region_name,
         "dimension_label": lambda dimension: str(DIMENSION_LABELS[Dimension(dimension)]),
-        "key_label": lambda dimension, key: key_labels(Dimension(dimension), [key])[key],
         "figure_url": figure_url,
         "rate_text": rate_text,
     }
@@ -69,7 +70,7 @@ def figure_url(
     """The address of the list behind a dashboard number ("group.figure"), or None when
     the figure has no list."""
     figure = FIGURE_LINKS.get(path)
-    if figure is None:
+    if figure is None or not may_list(current_user, figure):
         return None
     args: dict[str, Any] = {"figure": figure, "region_code": region_code, "as_of": str(as_of)}
     if start:
@@ -83,12 +84,8 @@ def figure_url(
 
 
 def rate_text(value: Any, *, percent: bool = True) -> str:
-    """A rate as the pages print it: 91.2%, or a plain number; — without a value."""
-    if value is None:
-        return "—"
-    if percent:
-        return f"{Decimal(str(value)) * 100:.1f}%"
-    return f"{Decimal(str(value)):.2f}"
+    """A rate as the pages print it: 91.2%, or a plain number (3.13); — without a value."""
+    return percent_text(value) if percent else number_text(value)
 
 
 def _with_default_region(args: Any) -> Any:
@@ -104,6 +101,8 @@ def _list_query(figure: str) -> tuple[FigureListForm, ListQuery | None]:
     for; an unknown figure or a region outside the user's area is 404."""
     if figure not in FIGURE_LISTS:
         abort(404)
+    if not may_list(current_user, figure):
+        abort(403)
     # An administrator's list without a region is the whole programme's (the library's
     # figures count every region for them); everyone else's defaults to their own area.
     everywhere = current_user.role == Role.ADMIN and not request.args.get("region_code")
@@ -142,6 +141,7 @@ def figure_list(figure: str) -> Any:
         columns=FAMILY_COLUMNS[family],
         row_url=lambda row: row_url(family, row),
         pagination=pagination,
+        cell_label=breakdown_cell_label(query, pagination.total),
         cell_value=cell_value,
         export_args=link_args(request.args, drop=("page", "per_page")),
     )

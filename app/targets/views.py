@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from app.core.dates import today_in_china
 from app.core.errors import NotFound, ValidationFailed
+from app.core.numbers import percent_text
 from app.core.permissions import Permission, permission_required
 from app.extensions import db
 from app.regions.models import Region
@@ -70,7 +71,7 @@ def _figure(name: str, value: int | Decimal | None) -> str:
 
 def _percent(share: float | None) -> str:
     """0.4959 as "49.6%"."""
-    return "—" if share is None else f"{share * 100:.1f}%"
+    return percent_text(share)
 
 
 def _status_badge(status: str | None) -> tuple[str, str] | None:

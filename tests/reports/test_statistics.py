@@ -5,7 +5,7 @@ progress, a city without records, the layout, escaping, the caller's language.""
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -81,7 +81,9 @@ PROVINCE_TARGETS = {
 
 
 def _enroll(region: str, result: str | None, completed_on: date | None, course: str = "SYB"):
-    cohort = make_cohort(region_code=region, course=get_course(course), starts_on=date(2026, 3, 2))
+    # Two weeks of class ending on the completion day (a 2025 result was a 2025 class).
+    starts_on = completed_on - timedelta(days=11) if completed_on else date(2026, 3, 2)
+    cohort = make_cohort(region_code=region, course=get_course(course), starts_on=starts_on)
     founder = make_founder(region_code=region, registered_on=date(2026, 2, 1))
     make_enrollment(cohort, founder, result=result, completed_on=completed_on)
     return founder
