@@ -39,6 +39,7 @@ from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_date
 from app.demo.incubation import ResidentPool, write_incubation
 from app.demo.library import write_library
 from app.demo.loans import write_loans
+from app.demo.targets import write_targets
 from app.demo.training import (
     CourseInfo,
     InstitutionInfo,
@@ -123,7 +124,7 @@ def seed_demo_data(
 ) -> SeedSummary:
     """Create founders, institutions, courses, cohorts, enrollments, the demo accounts, the
     library, businesses with observations, incubation bases with residents, loans, the
-    follow-up history and a year of monthly KPI snapshots.
+    follow-up history, Hainan's targets and a year of monthly KPI snapshots.
 
     Commits after each stage. Refuses (DemoSeedRefused) when founders exist already.
     """
@@ -190,6 +191,11 @@ def seed_demo_data(
         as_of=as_of,
         demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
     )
+    target_counts = write_targets(
+        _random_stream(seed, "targets"),
+        as_of=as_of,
+        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
+    )
     snapshot_counts = write_kpi_snapshots(as_of=as_of)
     summary.counts = {
         "founders": founder_count,
@@ -202,6 +208,7 @@ def seed_demo_data(
         **incubation_counts,
         **loan_counts,
         **followup_counts,
+        **target_counts,
         **snapshot_counts,
         "accounts": len(summary.logins),
     }

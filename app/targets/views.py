@@ -29,7 +29,7 @@ from app.regions.queries import region_codes_in_scope
 from app.targets import operations
 from app.targets.forms import SplitForm, TargetRowForm, YearForm
 from app.targets.models import MONEY_FIELDS, TARGET_FIELDS
-from app.targets.progress import expected_share, target_progress
+from app.targets.progress import expected_share, split_progress
 from app.targets.queries import (
     SplitRow,
     get_target_province,
@@ -210,13 +210,11 @@ def _render(
     year: int, province: Region, rows: list[SplitRow], form: SplitForm, status: int = 200
 ) -> Any:
     today = today_in_china()
-    in_scope = region_codes_in_scope(current_user)
     progress = {
-        row.region.code: {
-            line.field: line for line in target_progress(row.region.code, year, today)
-        }
-        for row in rows
-        if row.has_targets and row.region.code in in_scope
+        code: {line.field: line for line in lines}
+        for code, lines in split_progress(
+            year, province.code, today, region_codes_in_scope(current_user)
+        ).items()
     }
     mismatches = split_mismatches(year, province.code)
     cities_without = {

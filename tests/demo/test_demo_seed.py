@@ -22,12 +22,16 @@ from app.core.validators import is_valid_mobile, parse_id_number
 from app.demo.founders import MAX_AGE, MIN_AGE, FounderFactory, age_on, registration_window
 from app.demo.library import DEMO_PROJECTS, project_rows
 from app.demo.names import person_name
+from app.demo.targets import MISMATCH_FIELD
 from app.extensions import db
 from app.founders.models import Education, Founder, TargetGroup
 from app.incubation.models import IncubationBase, Residency
 from app.library.models import LibraryAdoption, LibraryProject
 from app.library.rules import PROJECT_FIELDS, check_project
 from app.regions.models import Region
+from app.regions.queries import region_codes_in
+from app.targets.models import RegionTarget
+from app.targets.queries import list_split, split_mismatches
 from app.training.models import (
     ENTREPRENEURSHIP_KINDS,
     Cohort,
@@ -280,6 +284,42 @@ def test_adoptions_are_of_published_projects_the_founder_can_see(seeded):
     assert db.session.scalar(adopted) is not None
 
 
+def test_hainan_and_each_of_its_cities_have_targets_for_this_year_and_last(seeded):
+    hainan = region_codes_in("460000")
+    for year in (seeded.as_of.year - 1, seeded.as_of.year):
+        rows = list_split(year, "460000")
+        assert {row.region.code for row in rows} == set(hainan)
+        assert all(row.has_targets for row in rows), year
+        province = rows[0]
+        assert province.region.code == "460000"
+        assert all(value is not None and value > 0 for value in province.values().values())
+    # Only the demo province sets targets.
+    elsewhere = select(RegionTarget).where(RegionTarget.region_code.not_in(hainan))
+    assert db.session.scalar(elsewhere) is None
+
+
+def test_this_year_s_split_differs_in_exactly_one_figure(seeded):
+    mismatches = split_mismatches(seeded.as_of.year, "460000")
+    assert list(mismatches) == [MISMATCH_FIELD]
+    province, cities = mismatches[MISMATCH_FIELD]
+    assert cities > province
+    # Last year's split was finished: it adds up.
+    assert split_mismatches(seeded.as_of.year - 1, "460000") == {}
+
+
+def test_the_targets_were_set_by_the_administrator_and_audited(seeded):
+    rows = db.session.scalar(select(func.count()).select_from(RegionTarget))
+    entries = list(
+        db.session.scalars(select(AuditEntry).where(AuditEntry.entity_type == "region_target"))
+    )
+    assert len(entries) == rows == 2 * len(region_codes_in("460000"))
+    assert {(entry.action, entry.actor_username) for entry in entries} == {
+        ("region_target.create", "admin")
+    }
+    seed_entry = db.session.scalar(select(AuditEntry).where(AuditEntry.action == "demo.seed"))
+    assert seed_entry.after["targets"] == rows
+
+
 SEEDED_MODELS = (
     Founder,
     Cohort,
@@ -293,6 +333,7 @@ SEEDED_MODELS = (
     Observation,
     IncubationBase,
     Residency,
+    RegionTarget,
 )
 
 
