@@ -39,7 +39,9 @@ class BaseConfig:
     ENV_NAME = "base"
     SECRET_KEY: str | None = None
     SQLALCHEMY_DATABASE_URI: str | None = None
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failing statement's message (logged by the 500 handler, kept in a
+    # failed job run) must not carry its values: they can be ID numbers (SPEC §4).
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     # Sessions: a working day long, never readable from scripts, not sent cross-site.
