@@ -138,6 +138,11 @@ def seed_demo_command(founder_count: int) -> None:
         click.echo(str(error), err=True)
         sys.exit(1)
     click.echo("Demo data: " + ", ".join(f"{n} {what}" for what, n in summary.counts.items()))
+    click.echo(
+        "Seconds per stage: "
+        + ", ".join(f"{stage} {seconds:.1f}" for stage, seconds in summary.seconds.items())
+        + f" (total {sum(summary.seconds.values()):.1f})"
+    )
     lines = [
         f"{login.username:<16} {login.role:<8} {login.region_code}  password: {login.password}"
         for login in summary.logins

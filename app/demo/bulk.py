@@ -44,3 +44,17 @@ def move_id_sequence_past(table: Table, last_id: int) -> None:
             text("SELECT setval(pg_get_serial_sequence(:table, 'id'), :last_id)"),
             {"table": table.name, "last_id": last_id},
         )
+
+
+def refresh_statistics() -> None:
+    """Update the query planner's statistics after a bulk stage, and commit.
+
+    Rows written by COPY are invisible to the planner until autovacuum's ANALYZE gets to
+    them; until then PostgreSQL takes a table of a million rows for an empty one and picks
+    nested loops (measured: the follow-up replanning of the next stage went from 0.1 s to
+    76 s at 50k founders). SQLite's planner likewise uses what ANALYZE leaves in
+    sqlite_stat1.
+    """
+    db.session.commit()
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()

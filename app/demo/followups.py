@@ -2,7 +2,8 @@
 with centre staff working their queues in between.
 
 The seed runs the real daily job (`scheduler.runner.run_job`) for each of the last
-HISTORY_DAYS days and for `as_of`, so tasks are planned, missed and flagged, loans swept
+HISTORY_DAYS days (fewer in demos of more than FULL_HISTORY_FOUNDERS founders, see
+`history_days`) and for `as_of`, so tasks are planned, missed and flagged, loans swept
 and reminders sent exactly as the scheduler would have done; the job_run records show on
 the admin's jobs page. Between runs, each province's staff (the demo logins in Hainan,
 accounts with a password nobody knows elsewhere) complete most tasks through the real
@@ -17,12 +18,15 @@ a year of KPI snapshots.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import secrets
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager
 from datetime import date, timedelta
 from decimal import Decimal
 from random import Random
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import select, update
@@ -46,6 +50,15 @@ from app.scheduler.runner import run_job
 logger = logging.getLogger(__name__)
 
 HISTORY_DAYS = 60
+# Large demos replay fewer days: every replayed day is a whole daily job over all founders.
+# The history keeps HISTORY_DAYS up to this many founders and shrinks in proportion above
+# it, never below MIN_HISTORY_DAYS (a week: enough for open, due, overdue and done tasks).
+FULL_HISTORY_FOUNDERS = 50_000
+MIN_HISTORY_DAYS = 7
+# Tasks worked through the operations on one replayed day (each is a whole completion:
+# lock, findings, observation, audit). The oldest due are worked first; in large demos the
+# rest wait, as they would at a centre with too few hands, and later become missed.
+MAX_WORKED_PER_DAY = 300
 # Monthly KPI snapshots written, the latest on the first of as_of's month.
 SNAPSHOT_MONTHS = 12
 HOLDER = "demo seed"
@@ -105,24 +118,39 @@ class FollowupDesk:
         return user
 
 
+def history_days(founder_count: int) -> int:
+    """Days of daily-job history replayed for a demo of `founder_count` founders."""
+    if founder_count <= FULL_HISTORY_FOUNDERS:
+        return HISTORY_DAYS
+    return max(MIN_HISTORY_DAYS, HISTORY_DAYS * FULL_HISTORY_FOUNDERS // founder_count)
+
+
 def write_followup_history(
-    rng: Random, *, as_of: date, demo_usernames: Iterable[str]
+    rng: Random,
+    *,
+    as_of: date,
+    demo_usernames: Iterable[str],
+    founder_count: int = 0,
+    progress: Callable[[str, int], AbstractContextManager[Any]] | None = None,
 ) -> dict[str, int]:
-    """Replay the daily job over the last HISTORY_DAYS days and today, working the queues
-    in between; answer the counts of tasks by status."""
+    """Replay the daily job over the last `history_days` days and today, working the
+    queues in between; answer the counts of tasks by status."""
     desk = FollowupDesk(demo_usernames)
     unreachable: set[int] = set()
     misuse_found = False
-    first = as_of - timedelta(days=HISTORY_DAYS)
+    days = history_days(founder_count)
+    first = as_of - timedelta(days=days)
     day = first
-    while day <= as_of:
-        run = run_job("daily", day, trigger=RunTrigger.CATCH_UP, holder=HOLDER)
-        if run.status != "succeeded":
-            logger.warning("demo daily job for %s failed: %s", day, run.error)
-        if day < as_of:
-            misuse_found = _work_the_queue(rng, day, desk, unreachable, misuse_found)
-            db.session.commit()
-        day += timedelta(days=1)
+    with (progress or _quiet)("Follow-up history (daily job per day)", days + 1) as bar:
+        while day <= as_of:
+            run = run_job("daily", day, trigger=RunTrigger.CATCH_UP, holder=HOLDER)
+            if run.status != "succeeded":
+                logger.warning("demo daily job for %s failed: %s", day, run.error)
+            if day < as_of:
+                misuse_found = _work_the_queue(rng, day, desk, unreachable, misuse_found)
+                db.session.commit()
+            day += timedelta(days=1)
+            bar.update(1)
     _mark_old_notifications_read(as_of)
     db.session.commit()
     return _task_counts()
@@ -142,6 +170,12 @@ def write_kpi_snapshots(*, as_of: date, months: int = SNAPSHOT_MONTHS) -> dict[s
     return {"kpi_snapshots": rows}
 
 
+@contextlib.contextmanager
+def _quiet(label: str, length: int) -> Iterator[Any]:
+    """No progress bar: small demos replay their history in seconds."""
+    yield SimpleNamespace(update=lambda n_steps: None)
+
+
 def _work_the_queue(
     rng: Random, day: date, desk: FollowupDesk, unreachable: set[int], misuse_found: bool
 ) -> bool:
@@ -150,10 +184,14 @@ def _work_the_queue(
         .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_on <= day)
         .order_by(FollowupTask.due_on, FollowupTask.id)
     ).all()
+    worked = 0
     for task in open_tasks:
         chance = WORK_ON_DUE_DAY if task.due_on == day else WORK_LATER
         if rng.random() >= chance:
             continue
+        if worked == MAX_WORKED_PER_DAY:
+            break
+        worked += 1
         if task.founder_id not in unreachable and rng.random() < UNREACHABLE_SHARE:
             unreachable.add(task.founder_id)
         worker = desk.worker_for(task)

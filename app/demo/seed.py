@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import logging
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -32,7 +34,7 @@ from app.auth import operations as auth_operations
 from app.core.audit import record_audit
 from app.core.db import utcnow
 from app.core.permissions import Role
-from app.demo.bulk import insert_rows, move_id_sequence_past
+from app.demo.bulk import insert_rows, move_id_sequence_past, refresh_statistics
 from app.demo.businesses import write_businesses
 from app.demo.followups import write_followup_history, write_kpi_snapshots
 from app.demo.founders import SHOWCASE_REGION, FounderFactory, registration_dates
@@ -53,6 +55,8 @@ from app.extensions import db
 from app.founders.models import Founder, TargetGroup
 from app.regions.models import Region
 from app.training.models import Cohort, Course, Enrollment, Institution, TrainingResult
+
+logger = logging.getLogger(__name__)
 
 SEED = 2026
 DEFAULT_FOUNDERS = 300
@@ -113,6 +117,16 @@ class SeedSummary:
 
     counts: dict[str, int] = field(default_factory=dict)
     logins: list[DemoLogin] = field(default_factory=list)
+    # Seconds per stage, in the order they ran: where a large seed spends its time.
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextlib.contextmanager
+    def timed(self, stage: str) -> Iterator[None]:
+        """Time one stage of the seed and log it when it ends."""
+        started = time.perf_counter()
+        yield
+        self.seconds[stage] = time.perf_counter() - started
+        logger.info("demo seed: %s took %.1f s", stage, self.seconds[stage])
 
 
 def seed_demo_data(
@@ -140,63 +154,76 @@ def seed_demo_data(
     if SHOWCASE_REGION not in region_names:
         raise DemoSeedRefused(f"Region {SHOWCASE_REGION} is missing; run `flask db upgrade`.")
     summary = SeedSummary()
-    training_rng = _random_stream(seed, "training")
-    courses, courses_added = write_courses()
-    institutions, institutions_added = write_institutions(region_names, training_rng, now)
-    db.session.commit()
-    planner = TrainingPlanner(
-        training_rng,
-        as_of=as_of,
-        founder_count=founder_count,
-        courses=courses,
-        institutions=institutions,
-    )
-    counts, showcase_id = write_founders_and_training(
-        _random_stream(seed, "founders"),
-        planner,
-        as_of=as_of,
-        founder_count=founder_count,
-        region_codes=set(region_names),
-        now=now,
-        progress=progress or _no_progress,
-    )
-    summary.logins = create_demo_accounts(showcase_id)
-    library_counts = write_library(
-        _random_stream(seed, "library"), as_of=as_of, showcase_founder_id=showcase_id
-    )
-    db.session.commit()
-    residents = ResidentPool(_random_stream(seed, "residents"))
-    business_counts = write_businesses(
-        _random_stream(seed, "businesses"),
-        as_of=as_of,
-        now=now,
-        founder_count=founder_count,
-        showcase_founder_id=showcase_id,
-        progress=progress or _no_progress,
-        on_business=residents.offer,
-    )
-    incubation_counts = write_incubation(
-        _random_stream(seed, "incubation"), residents, as_of=as_of, now=now
-    )
-    loan_counts = write_loans(
-        _random_stream(seed, "loans"),
-        as_of=as_of,
-        now=now,
-        founder_count=founder_count,
-        showcase_founder_id=showcase_id,
-        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
-    )
-    followup_counts = write_followup_history(
-        _random_stream(seed, "followups"),
-        as_of=as_of,
-        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
-    )
-    target_counts = write_targets(
-        _random_stream(seed, "targets"),
-        as_of=as_of,
-        demo_usernames=[username for username, *_ in DEMO_ACCOUNTS],
-    )
-    snapshot_counts = write_kpi_snapshots(as_of=as_of)
+    bar = progress or _no_progress
+    usernames = [username for username, *_ in DEMO_ACCOUNTS]
+    with summary.timed("founders and training"):
+        training_rng = _random_stream(seed, "training")
+        courses, courses_added = write_courses()
+        institutions, institutions_added = write_institutions(region_names, training_rng, now)
+        db.session.commit()
+        planner = TrainingPlanner(
+            training_rng,
+            as_of=as_of,
+            founder_count=founder_count,
+            courses=courses,
+            institutions=institutions,
+        )
+        counts, showcase_id = write_founders_and_training(
+            _random_stream(seed, "founders"),
+            planner,
+            as_of=as_of,
+            founder_count=founder_count,
+            region_codes=set(region_names),
+            now=now,
+            progress=bar,
+        )
+        refresh_statistics()
+    with summary.timed("accounts and library"):
+        summary.logins = create_demo_accounts(showcase_id)
+        library_counts = write_library(
+            _random_stream(seed, "library"), as_of=as_of, showcase_founder_id=showcase_id
+        )
+        db.session.commit()
+    with summary.timed("businesses and observations"):
+        residents = ResidentPool(_random_stream(seed, "residents"))
+        business_counts = write_businesses(
+            _random_stream(seed, "businesses"),
+            as_of=as_of,
+            now=now,
+            founder_count=founder_count,
+            showcase_founder_id=showcase_id,
+            progress=bar,
+            on_business=residents.offer,
+        )
+        refresh_statistics()
+    with summary.timed("incubation"):
+        incubation_counts = write_incubation(
+            _random_stream(seed, "incubation"), residents, as_of=as_of, now=now
+        )
+    with summary.timed("loans"):
+        loan_counts = write_loans(
+            _random_stream(seed, "loans"),
+            as_of=as_of,
+            now=now,
+            founder_count=founder_count,
+            showcase_founder_id=showcase_id,
+            demo_usernames=usernames,
+        )
+        refresh_statistics()
+    with summary.timed("follow-up history"):
+        followup_counts = write_followup_history(
+            _random_stream(seed, "followups"),
+            as_of=as_of,
+            demo_usernames=usernames,
+            founder_count=founder_count,
+            progress=progress,
+        )
+    with summary.timed("targets and snapshots"):
+        target_counts = write_targets(
+            _random_stream(seed, "targets"), as_of=as_of, demo_usernames=usernames
+        )
+        snapshot_counts = write_kpi_snapshots(as_of=as_of)
+        refresh_statistics()
     summary.counts = {
         "founders": founder_count,
         "institutions": institutions_added,

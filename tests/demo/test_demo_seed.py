@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from click.testing import Result
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from app.auth.models import User
 from app.businesses.models import Business, Observation
@@ -19,6 +19,7 @@ from app.cli import seed_demo_command
 from app.core.audit import AuditEntry
 from app.core.dates import CHINA_TIME, today_in_china
 from app.core.validators import is_valid_mobile, parse_id_number
+from app.demo.followups import history_days
 from app.demo.founders import MAX_AGE, MIN_AGE, FounderFactory, age_on, registration_window
 from app.demo.library import DEMO_PROJECTS, project_rows
 from app.demo.names import person_name
@@ -215,6 +216,44 @@ def test_one_audit_entry_for_the_run_and_logins_saved(seeded):
     assert "businesses" in seeded.result.output
     saved = (seeded.instance / "demo-logins.txt").read_text(encoding="utf-8")
     assert saved.count("password:") == 6
+
+
+def test_the_run_reports_the_seconds_each_stage_took(seeded):
+    line = next(
+        line for line in seeded.result.output.splitlines() if line.startswith("Seconds per stage")
+    )
+    for stage in (
+        "founders and training",
+        "businesses and observations",
+        "loans",
+        "follow-up history",
+        "targets and snapshots",
+    ):
+        assert f"{stage} " in line
+    assert "(total " in line
+
+
+def test_the_planner_knows_the_bulk_written_tables(seeded):
+    """ANALYZE ran after the bulk stages: without it PostgreSQL plans the next stage's
+    statements as if the founder table were empty."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        estimated = db.session.scalar(
+            text("SELECT reltuples FROM pg_class WHERE relname = 'founder'")
+        )
+        assert estimated == FOUNDERS
+    else:
+        counted = db.session.scalar(
+            text("SELECT stat FROM sqlite_stat1 WHERE tbl = 'founder' LIMIT 1")
+        )
+        assert int(counted.split()[0]) == FOUNDERS
+
+
+@pytest.mark.parametrize(
+    ("founders", "days"),
+    [(300, 60), (50_000, 60), (100_000, 30), (500_000, 7), (1_000_000, 7)],
+)
+def test_large_demos_replay_a_shorter_follow_up_history(founders, days):
+    assert history_days(founders) == days
 
 
 def _projects() -> list[LibraryProject]:
