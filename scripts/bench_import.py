@@ -59,8 +59,15 @@ def id_number_for(index: int, prefix: str) -> str:
     return first17 + id_number_check_char(first17)
 
 
-def write_file(path: str, rows: int, region_codes: list[str], seed: int) -> None:
-    """Write the benchmark's .xlsx: Chinese headers, real Excel dates, text identifiers."""
+def write_file(
+    path: str,
+    rows: int,
+    region_codes: list[str],
+    seed: int,
+    prefixes: tuple[str, ...] = ID_PREFIXES,
+) -> None:
+    """Write the benchmark's .xlsx: Chinese headers, real Excel dates, text identifiers
+    (ID numbers start with one of `prefixes`)."""
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("创业者")
@@ -81,7 +88,7 @@ def write_file(path: str, rows: int, region_codes: list[str], seed: int) -> None
         sheet.append(
             [
                 rng.choice(SURNAMES) + given,
-                id_number_for(index, rng.choice(ID_PREFIXES)),
+                id_number_for(index, rng.choice(prefixes)),
                 f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}",
                 rng.choice(region_codes),
                 rng.choice(GROUPS),
