@@ -345,7 +345,9 @@ def email_pending(as_of: date) -> dict[str, int]:
     refuses messages, never fails the step: a failed step would hold back the next days'
     daily job (catch-up runs dates in order), and with it the loan sweep and planning. The
     failures are logged and counted (`smtp_unreachable`, `emails_failed`); what was not
-    sent stays unmarked, so the next run sends it, and what was sent is never sent twice.
+    sent stays unmarked, so the next run sends it, and what was sent is not sent again —
+    unless the process dies after sending and before the step commits its marks: then the
+    rerun sends it again (at least once, never lost; docs/architecture.md).
     """
     counts = {
         "emails_sent": 0,
