@@ -44,7 +44,7 @@ def prepare(app: Any, founders: int, import_rows: int, workdir: Path) -> dict[st
 
 
 def _choices(db: Any, count: int) -> dict[str, Any]:
-    from sqlalchemy import func, select
+    from sqlalchemy import func, literal_column, select
 
     from app.core.dates import today_in_china
     from app.founders.forms import TRAINING_STATUS_LABELS
