@@ -27,8 +27,10 @@ What the demo holds (shares of the loans; the default demo has about 100):
 
 Borrowers passed entrepreneurship training and hold integrity grade A or B when they apply
 (the operations check it). Loans grow with the founders (one per three founders) but at
-most MAX_LOANS go through the operations, a dozen postings each; bulk paths for very large
-demos belong to the scale work.
+most MAX_LOANS go through the operations, a dozen postings each. Beyond 6,000 founders the
+demo has a fifth as many loans as founders (200,000 at a million): the ones past MAX_LOANS
+are written as rows by `demo.loan_bulk`, exactly as the operations would leave them (its
+docstring says how), and the sweep runs once more over all of them.
 
 Funds: Hainan's provincial fund (5,000,000 yuan deposited at the start of the demo history,
 topped up a year later), Sanya's own city fund (so a city fund shows) and Shanghai's
@@ -49,6 +51,7 @@ import enum
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
@@ -734,6 +737,10 @@ def _left_on(row: Any, day: date, subsidy_requires_on_time: bool) -> Decimal:
 class LoanPlanner:
     """Chooses borrowers and the story of each loan, and puts its operations on the timeline."""
 
+    # What a planned loan is: its methods are what the timeline runs (the bulk path's loans
+    # record rows instead of calling the operations).
+    loan_class: type[DemoLoan] = DemoLoan
+
     def __init__(
         self,
         rng: Random,
@@ -1033,7 +1040,7 @@ class LoanPlanner:
         method = METHODS.draw(rng)
         if profile in NOT_INTEREST_ONLY and method == "interest_only":
             method = "equal_installment"
-        loan = DemoLoan(
+        loan = self.loan_class(
             candidate=candidate,
             profile=profile,
             officers=self.desk.officers_for(region.code),
@@ -1276,9 +1283,12 @@ def write_loans(
     founder_count: int,
     showcase_founder_id: int | None,
     demo_usernames: Iterable[str],
+    progress: Callable[[str, int], AbstractContextManager[Any]] | None = None,
 ) -> dict[str, int]:
     """Fund the guarantee funds and make the demo loans through the loan operations, in
-    date order with the daily sweep; commit at each month end. Answer the counts.
+    date order with the daily sweep; commit at each month end. Beyond what the operations
+    make (MAX_LOANS), write the rest as rows (`demo.loan_bulk`, with a progress bar from
+    `progress`) and sweep everything once more. Answer the counts.
 
     Needs founders with training, businesses and the demo accounts (an admin, officers).
     """
@@ -1336,16 +1346,51 @@ def write_loans(
     _date_the_rows(rng, planner.loans, entries, desk, as_of=as_of, now=now)
     db.session.commit()
     loan_ids = [loan.loan_id for loan in planner.loans if loan.loan_id is not None]
-    return {
+    counts = {
         "loans": len(loan_ids),
         "repayments": sum(len(loan.repayment_days) for loan in planner.loans),
         "guarantors": db.session.scalar(
             select(func.count()).select_from(Guarantor).where(Guarantor.loan_id.in_(loan_ids))
         )
         or 0,
-        "fund_entries": db.session.scalar(select(func.count()).select_from(FundEntry)) or 0,
+        "fund_entries": 0,
         "loan_officer_accounts": len(desk.added),
+        "bulk_loans": 0,
     }
+    # Imported here: the bulk path builds on this module's planner and loans.
+    from app.demo.loan_bulk import bulk_loan_count, write_bulk_loans
+
+    wanted_in_bulk = bulk_loan_count(founder_count)
+    if wanted_in_bulk > 0:
+        added_before = len(desk.added)
+        bulk = write_bulk_loans(
+            rng,
+            as_of=as_of,
+            now=now,
+            wanted=wanted_in_bulk,
+            admin=admin,
+            regions=regions,
+            desk=desk,
+            sweep_days=sorted(timeline.sweep_days),
+            taken_founder_ids={loan.candidate.id for loan in planner.loans},
+            progress=progress,
+        )
+        for key in ("loans", "repayments", "guarantors"):
+            counts[key] += bulk[key]
+        counts["bulk_loans"] = bulk["loans"]
+        counts["loan_officer_accounts"] = len(desk.added)
+        _date_the_officers(rng, desk.added[added_before:], as_of=as_of, now=now)
+        db.session.commit()
+    counts["fund_entries"] = db.session.scalar(select(func.count()).select_from(FundEntry)) or 0
+    return counts
+
+
+def _date_the_officers(rng: Random, users: list[User], *, as_of: date, now: datetime) -> None:
+    """Officer accounts added for the bulk loans date from the start of the history too."""
+    history_start = as_of - timedelta(days=HISTORY_DAYS + FUND_LEAD_DAYS)
+    rows = [{"id": user.id, "created_at": moment(history_start, rng, now)} for user in users]
+    if rows:
+        db.session.execute(update(User), rows)
 
 
 def _date_the_rows(
