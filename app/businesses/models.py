@@ -100,6 +100,8 @@ class Business(Base):
         Index("ix_business_region_opened", "region_code", "opened_on", "id"),
         Index("ix_business_region_status", "region_code", "status"),
         Index("ix_business_opened_on", "opened_on", "id"),
+        # The opening rate: a founder's businesses opened before or after a date.
+        Index("ix_business_founder_opened", "founder_id", "opened_on"),
         Index("ix_business_name", "name"),
     )
 
@@ -157,3 +159,13 @@ class Observation(Base):
 
     def __repr__(self) -> str:
         return f"<Observation {self.id}>"
+
+
+# The KPIs rank each business's observations newest first (its status on a day): in this
+# order the ranking reads the index without a sort.
+Index(
+    "ix_business_observation_recent",
+    Observation.business_id,
+    Observation.observed_on.desc(),
+    Observation.id.desc(),
+)
