@@ -222,61 +222,85 @@ def survival_members(codes: list[str], window: Window) -> Select:
 
 def loan_members(codes: list[str], window: Window) -> Select:
     """Loans disbursed by D (in the period): amount, outstanding and at-risk principal on D,
-    days past due on D, compensation and recovery by D (all in fen)."""
+    days past due on D, compensation and recovery by D (all in fen).
+
+    The per-loan amounts are grouped once over the region's loans and joined (rather than
+    a scalar subquery per loan and per use, which repeated the allocation sums for the
+    outstanding and at-risk columns)."""
     day = window.day
-    principal_paid = (
-        select(func.coalesce(func.sum(fen(Allocation.principal)), 0))
+    in_scope = and_(Loan.region_code.in_(codes), window.known(Loan.disbursed_on))
+    paid = (
+        select(
+            LoanInstallment.loan_id.label("loan_id"),
+            func.sum(fen(Allocation.principal)).label("principal"),
+        )
+        .join(Allocation, Allocation.installment_id == LoanInstallment.id)
         .join(Repayment, Repayment.id == Allocation.repayment_id)
-        .join(LoanInstallment, LoanInstallment.id == Allocation.installment_id)
-        .where(LoanInstallment.loan_id == Loan.id, Repayment.paid_on <= day)
-        .scalar_subquery()
+        .join(Loan, Loan.id == LoanInstallment.loan_id)
+        .where(in_scope, Repayment.paid_on <= day)
+        .group_by(LoanInstallment.loan_id)
+        .subquery("principal_paid")
     )
-    outstanding = fen(Loan.amount) - principal_paid
-    oldest_unpaid = (
-        select(func.min(LoanInstallment.due_on))
+    unpaid = (
+        select(
+            LoanInstallment.loan_id.label("loan_id"),
+            func.min(LoanInstallment.due_on).label("due_on"),
+        )
+        .join(Loan, Loan.id == LoanInstallment.loan_id)
         .where(
-            LoanInstallment.loan_id == Loan.id,
+            in_scope,
             LoanInstallment.due_on < day,
             or_(LoanInstallment.paid_off_on.is_(None), LoanInstallment.paid_off_on > day),
         )
-        .scalar_subquery()
+        .group_by(LoanInstallment.loan_id)
+        .subquery("oldest_unpaid")
     )
+
+    def fund_sum(kind: FundEntryKind) -> Any:
+        return func.sum(case((FundEntry.kind == kind.value, fen(FundEntry.amount)), else_=0))
+
+    funds = (
+        select(
+            FundEntry.loan_id.label("loan_id"),
+            fund_sum(FundEntryKind.COMPENSATION).label("compensation"),
+            fund_sum(FundEntryKind.RECOVERY).label("recovery"),
+        )
+        .join(Loan, Loan.id == FundEntry.loan_id)
+        .where(in_scope, FundEntry.entry_on <= day)
+        .group_by(FundEntry.loan_id)
+        .subquery("fund_totals")
+    )
+    outstanding = fen(Loan.amount) - func.coalesce(paid.c.principal, 0)
     serviced = and_(
         *(
             or_(column.is_(None), column > day)
             for column in (Loan.closed_on, Loan.compensated_on, Loan.ended_on)
         )
     )
-    days_past_due = func.coalesce(days_between(day, oldest_unpaid), 0)
+    days_past_due = func.coalesce(days_between(day, unpaid.c.due_on), 0)
     at_risk = and_(serviced, days_past_due > PAR_DAYS)
-
-    def fund_total(kind: FundEntryKind) -> Any:
-        return (
-            select(func.coalesce(func.sum(fen(FundEntry.amount)), 0))
-            .where(
-                FundEntry.loan_id == Loan.id,
-                FundEntry.kind == kind.value,
-                FundEntry.entry_on <= day,
-            )
-            .scalar_subquery()
+    return (
+        select(
+            Loan.id.label("loan_id"),
+            Loan.founder_id.label("founder_id"),
+            Loan.region_code.label("region_code"),
+            Loan.business_id.label("business_id"),
+            Loan.disbursed_on.label("entry_on"),
+            fen(Loan.amount).label("amount_fen"),
+            flag(serviced).label("serviced"),
+            case((serviced, outstanding), else_=0).label("outstanding_fen"),
+            case((serviced, days_past_due), else_=0).label("days_past_due"),
+            flag(at_risk).label("at_risk"),
+            case((at_risk, outstanding), else_=0).label("at_risk_fen"),
+            # Compensation entries lower the fund, so they are negative.
+            (-func.coalesce(funds.c.compensation, 0)).label("compensated_fen"),
+            func.coalesce(funds.c.recovery, 0).label("recovered_fen"),
         )
-
-    return select(
-        Loan.id.label("loan_id"),
-        Loan.founder_id.label("founder_id"),
-        Loan.region_code.label("region_code"),
-        Loan.business_id.label("business_id"),
-        Loan.disbursed_on.label("entry_on"),
-        fen(Loan.amount).label("amount_fen"),
-        flag(serviced).label("serviced"),
-        case((serviced, outstanding), else_=0).label("outstanding_fen"),
-        case((serviced, days_past_due), else_=0).label("days_past_due"),
-        flag(at_risk).label("at_risk"),
-        case((at_risk, outstanding), else_=0).label("at_risk_fen"),
-        # Compensation entries lower the fund, so they are negative.
-        (-fund_total(FundEntryKind.COMPENSATION)).label("compensated_fen"),
-        fund_total(FundEntryKind.RECOVERY).label("recovered_fen"),
-    ).where(Loan.region_code.in_(codes), window.known(Loan.disbursed_on))
+        .outerjoin(paid, paid.c.loan_id == Loan.id)
+        .outerjoin(unpaid, unpaid.c.loan_id == Loan.id)
+        .outerjoin(funds, funds.c.loan_id == Loan.id)
+        .where(in_scope)
+    )
 
 
 def installment_members(codes: list[str], window: Window) -> Select:
