@@ -15,6 +15,12 @@ from pathlib import Path
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
 
+# OWASP's password-storage minimum for Argon2id (19 MiB, 2 passes); production refuses less.
+ARGON2_MIN_MEMORY_COST_KIB = 19456
+ARGON2_MIN_TIME_COST = 2
+# A session-signing key shorter than this can be guessed offline from one cookie.
+SECRET_KEY_MIN_LENGTH = 32
+
 
 class ConfigurationError(RuntimeError):
     """Raised when the environment lacks a setting the chosen configuration requires."""
@@ -75,6 +81,10 @@ class BaseConfig:
     LOGIN_LOCK_BASE_SECONDS = _env_int("LOGIN_LOCK_BASE_SECONDS", 30)
     LOGIN_LOCK_MAX_SECONDS = _env_int("LOGIN_LOCK_MAX_SECONDS", 15 * 60)
     LOGIN_IP_FREE_FAILURES = _env_int("LOGIN_IP_FREE_FAILURES", 50)
+
+    # Searches by the last four characters of an ID number, per user and hour (D49): each
+    # narrows a founder's number down, so they are audited and capped.
+    ID_SEARCH_HOURLY_LIMIT = _env_int("ID_SEARCH_HOURLY_LIMIT", 20)
 
     API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
@@ -153,6 +163,9 @@ class ProductionConfig(BaseConfig):
 
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # "__Host-": the browser keeps the cookie only if Secure, for "/", with no Domain, so
+    # a neighbouring subdomain cannot set or shadow it (ASVS 3.4.4).
+    SESSION_COOKIE_NAME = "__Host-session"
     HSTS_SECONDS = 31536000
     PREFERRED_URL_SCHEME = "https"
 
@@ -171,6 +184,12 @@ class ProductionConfig(BaseConfig):
             raise ConfigurationError(
                 "Production configuration needs these environment variables: " + ", ".join(missing)
             )
+        if len(config["SECRET_KEY"]) < SECRET_KEY_MIN_LENGTH:
+            raise ConfigurationError(
+                f"SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH} characters "
+                "(e.g. python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        check_password_hashing(config)
         pinned = [name for name in ("SCHEDULER_TODAY", "SCHEDULER_REGISTRY") if config.get(name)]
         if pinned:
             raise ConfigurationError(
@@ -201,6 +220,17 @@ def check_scheduler_settings(config: dict) -> None:
             raise ConfigurationError(
                 f"SCHEDULER_TODAY must be a date as YYYY-MM-DD, not {pinned!r}"
             ) from None
+
+
+def check_password_hashing(config: dict) -> None:
+    """Argon2id at least at OWASP's minimum: ARGON2_* from the environment cannot go lower."""
+    memory, passes = config.get("ARGON2_MEMORY_COST_KIB"), config.get("ARGON2_TIME_COST")
+    if not isinstance(memory, int) or memory < ARGON2_MIN_MEMORY_COST_KIB:
+        raise ConfigurationError(
+            f"ARGON2_MEMORY_COST_KIB must be at least {ARGON2_MIN_MEMORY_COST_KIB} (19 MiB)"
+        )
+    if not isinstance(passes, int) or passes < ARGON2_MIN_TIME_COST:
+        raise ConfigurationError(f"ARGON2_TIME_COST must be at least {ARGON2_MIN_TIME_COST}")
 
 
 def write_private_file(path: Path, text: str) -> None:

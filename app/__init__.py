@@ -126,12 +126,13 @@ def supported_languages() -> list[str]:
 
 
 def register_login(app: Flask) -> None:
-    """Session sign-in for pages, bearer-token sign-in for the API, session expiry."""
+    """Session sign-in for pages, bearer-token sign-in for the API, session expiry, and
+    the password change a user whose password someone else set must make first."""
     from flask_babel import lazy_gettext as _l
 
     from app.auth.bearer import authenticate_bearer_token
     from app.auth.queries import load_user_for_session
-    from app.auth.views import end_expired_session
+    from app.auth.views import end_expired_session, insist_on_password_change
     from app.extensions import login_manager
 
     login_manager.login_view = "auth.login"
@@ -141,6 +142,7 @@ def register_login(app: Flask) -> None:
     login_manager.user_loader(load_user_for_session)
     app.before_request(authenticate_bearer_token)
     app.before_request(end_expired_session)
+    app.before_request(insist_on_password_change)
 
 
 def register_security_steps(app: Flask) -> None:

@@ -408,6 +408,14 @@ def test_staff_register_a_founder_run_a_cohort_and_pass_them(
     with _page(browser, **PHONE) as phone:
         phone.goto(f"{live_server}/login")
         _sign_in(phone, "li.chunmei", "chunmei first password")
+        # Staff chose that password: she must choose her own first (D49).
+        expect(phone).to_have_url(f"{live_server}/account/password")
+        phone.locator("#current_password").fill("chunmei first password")
+        phone.locator("#new_password").fill("chunmei's own password")
+        phone.locator("#confirm").fill("chunmei's own password")
+        phone.locator("form.app-form button[type=submit]").click()
+        expect(phone).to_have_url(f"{live_server}/login")
+        _sign_in(phone, "li.chunmei", "chunmei's own password")
         expect(phone.locator("[data-testid=my-record-title]")).to_be_visible()
         expect(phone.locator("[data-testid=masked-id-number]")).to_have_text(
             f"{id_number[:6]}***********{id_number[-1]}"

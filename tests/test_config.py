@@ -136,3 +136,64 @@ def test_read_only_requests_do_not_hold_the_sqlite_write_lock(tmp_path):
         assert locked is expect_locked, method
     with app.app_context():
         db.engine.dispose()
+
+
+# Security review (docs/security.md, gaps 9, 11, 19, 21) ---------------------------------
+def _production(monkeypatch, **env):
+    monkeypatch.setenv("SECRET_KEY", "s" * 40)
+    monkeypatch.setenv("DATABASE_URL", "sqlite://")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return create_app("production")
+
+
+def test_password_hashing_meets_owasp_minimum(monkeypatch):
+    from config import BaseConfig
+
+    # Argon2id: OWASP's minimum is 19 MiB and 2 passes; ours is well above it.
+    assert BaseConfig.ARGON2_MEMORY_COST_KIB >= 64 * 1024
+    assert BaseConfig.ARGON2_TIME_COST >= 3
+    assert BaseConfig.ARGON2_PARALLELISM >= 1
+    app = _production(monkeypatch)
+    assert app.config["ARGON2_MEMORY_COST_KIB"] >= 19456
+    assert app.config["ARGON2_TIME_COST"] >= 2
+    # Weaker settings from the environment are refused at start-up.
+    monkeypatch.setattr(ProductionConfig, "ARGON2_MEMORY_COST_KIB", 1024)
+    with pytest.raises(ConfigurationError, match="ARGON2_MEMORY_COST_KIB"):
+        create_app("production")
+    monkeypatch.setattr(ProductionConfig, "ARGON2_MEMORY_COST_KIB", 19456)
+    monkeypatch.setattr(ProductionConfig, "ARGON2_TIME_COST", 1)
+    with pytest.raises(ConfigurationError, match="ARGON2_TIME_COST"):
+        create_app("production")
+
+
+def test_uploads_are_capped_at_20_mib():
+    from config import BaseConfig
+
+    assert BaseConfig.MAX_CONTENT_LENGTH == 20 * 1024 * 1024
+    assert ProductionConfig.MAX_CONTENT_LENGTH <= 20 * 1024 * 1024
+
+
+def test_production_refuses_a_short_secret_key(monkeypatch):
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        _production(monkeypatch, SECRET_KEY="short but not empty")
+    assert _production(monkeypatch, SECRET_KEY="k" * 32).config["SECRET_KEY"] == "k" * 32
+
+
+def test_production_session_cookie_is_host_prefixed(monkeypatch):
+    app = _production(monkeypatch)
+    assert app.config["SESSION_COOKIE_NAME"] == "__Host-session"
+    # "__Host-" cookies are kept only when Secure, for "/", without a Domain.
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+    assert app.config["SESSION_COOKIE_DOMAIN"] in (None, False)
+    with app.test_request_context("/"):
+        from flask import session
+
+        session["x"] = 1
+        response = app.make_response("ok")
+        app.session_interface.save_session(app, session, response)
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie
+    assert "Path=/;" in cookie or cookie.endswith("Path=/")
+    assert "Domain" not in cookie

@@ -383,3 +383,32 @@ def test_hostile_query_strings_on_business_and_incubation_pages_are_not_a_crash(
     or ignored, never a 500."""
     login_as("staff", HAIKOU)
     assert client.get(url).status_code in (200, 302, 404), url
+
+
+SEARCH_INPUT = re.compile(r'<input[^>]*\bname="q"[^>]*>')
+
+
+def test_search_boxes_refuse_id_numbers_in_the_browser(client, login_as):
+    """Security review gap 14: every search box carries an HTML `pattern` that refuses a
+    whole ID number, so the browser does not submit it (and put it in the address bar,
+    history and proxy logs); the server's NotAnIdNumber check stays behind it."""
+    import html
+
+    from app.core.forms import NotAnIdNumber
+
+    login_as("staff", HAIKOU)
+    cohort = make_cohort(region_code=HAIKOU)
+    db.session.commit()
+    pages = ["/founders", "/businesses", "/incubation/", "/library/"]
+    pages.append(f"/training/cohorts/{cohort.id}")
+    for path in pages:
+        page = client.get(path).get_data(as_text=True)
+        [box] = SEARCH_INPUT.findall(page)
+        pattern = re.search(r'\bpattern="([^"]*)"', box)
+        assert pattern is not None, path
+        assert html.unescape(pattern.group(1)) == NotAnIdNumber.BROWSER_PATTERN, path
+    # The browser anchors the pattern at both ends, as fullmatch does.
+    for refused in ("460100199005170011", "46010019900517001X", " 460100199005170 "):
+        assert re.fullmatch(NotAnIdNumber.BROWSER_PATTERN, refused) is None
+    for accepted in ("", "001X", "1234", "张伟", "13912345678", "4601"):
+        assert re.fullmatch(NotAnIdNumber.BROWSER_PATTERN, accepted) is not None

@@ -73,7 +73,7 @@ def user_json(user: User) -> dict[str, Any]:
     response=TOKEN_SCHEMA,
     status=201,
     public=True,
-    errors=(401, 429),
+    errors=(401, 403, 429),
 )
 def create_token() -> Any:
     """A bearer token for a username and password; failures are counted like sign-ins."""
@@ -90,6 +90,9 @@ def create_token() -> Any:
                 retry_after_seconds=result.retry_after_seconds,
             )
         return json_response({"error": _("Unknown username or wrong password.")}, 401)
+    if result.user.must_change_password:
+        db.session.commit()  # the sign-in itself was good: keep its forgiven counters
+        return json_response({"error": operations.must_change_password_message()}, 403)
     raw, token = operations.issue_api_token(result.user)
     db.session.commit()
     return json_response({"token": raw, "expires_at": token.expires_at.isoformat()}, 201)

@@ -47,6 +47,9 @@ class User(Base):
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set when someone else chose the password (an account made for the user, a reset):
+    # the user must replace it before doing anything else (ASVS 2.5; D49).
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     region: Mapped[Region] = relationship(lazy="joined")
@@ -128,3 +131,19 @@ class LoginThrottle(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     last_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class IdSearchAllowance(Base):
+    """A user's searches by the last four characters of an ID number in the current hour.
+
+    Such a search tells which of a handful of candidate numbers a founder has, so each is
+    audited and capped per user (D49); counted here, so the cap holds across workers.
+    """
+
+    __tablename__ = "id_search_allowance"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    searches: Mapped[int] = mapped_column(Integer, default=0)

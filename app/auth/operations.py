@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from flask import current_app
@@ -20,20 +23,24 @@ from app.auth.models import ApiToken, LoginThrottle, User
 from app.auth.passwords import burn_verification_time, hash_password, needs_rehash, verify_password
 from app.core.audit import changed_fields, record_audit, snapshot
 from app.core.db import MAX_ID, utcnow
-from app.core.errors import Conflict, ValidationFailed
+from app.core.errors import Conflict, TooManyAttempts, ValidationFailed
 from app.core.permissions import Role
 from app.core.validators import contains_nul
 from app.extensions import db
 from app.founders.models import Founder
 from app.regions.queries import get_region
 
+logger = logging.getLogger(__name__)
+
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,63}$")
 # A well-formed address: something, one @, a domain with a dot; no spaces (RFC 5321 caps
 # an address at 254 characters). Deliverability is the mail server's business.
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$")
 EMAIL_MAX_LENGTH = 254
-PASSWORD_MIN_LENGTH = 10
+# ASVS 4.0 2.1.1: at least 12 characters; 2.1.2: at least 64 allowed.
+PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 128
+COMMON_PASSWORDS_FILE = Path(__file__).with_name("common_passwords.txt")
 # Failures older than this are forgotten when the next one is counted.
 FAILURE_MEMORY = timedelta(hours=1)
 # update_user's "leave the e-mail address as it is".
@@ -71,8 +78,18 @@ def normalise_username(username: str | None) -> str:
     return (username or "").replace("\x00", "").strip().lower()
 
 
-def password_errors(password: str | None) -> list[str]:
-    """Why a new password is unacceptable (empty list when it is fine)."""
+@lru_cache(maxsize=1)
+def common_passwords() -> frozenset[str]:
+    """The bundled list of passwords every guesser tries first, in lower case."""
+    lines = COMMON_PASSWORDS_FILE.read_text(encoding="utf-8").splitlines()
+    return frozenset(
+        line.strip().lower() for line in lines if line.strip() and not line.startswith("#")
+    )
+
+
+def password_errors(password: str | None, *, username: str | None = None) -> list[str]:
+    """Why a new password is unacceptable (empty list when it is fine): its length, a few
+    repeated characters, the account's username inside it, or a well-known password."""
     password = password or ""
     if len(password) < PASSWORD_MIN_LENGTH:
         return [_("Use at least %(n)s characters.", n=PASSWORD_MIN_LENGTH)]
@@ -80,6 +97,11 @@ def password_errors(password: str | None) -> list[str]:
         return [_("Use at most %(n)s characters.", n=PASSWORD_MAX_LENGTH)]
     if len(set(password)) < 4:
         return [_("Use a password that is not just a few repeated characters.")]
+    name = normalise_username(username)
+    if len(name) >= 3 and name in password.lower():
+        return [_("Use a password that does not contain the username.")]
+    if password.lower() in common_passwords():
+        return [_("This password is on the list of the most common passwords; choose another.")]
     return []
 
 
@@ -138,7 +160,7 @@ def create_user(
         errors["username"] = [
             _("3 to 64 characters: lower-case letters, digits, dot, dash or underscore.")
         ]
-    if problems := password_errors(password):
+    if problems := password_errors(password, username=username):
         errors["password"] = problems
     if len(display_name or "") > 100 or contains_nul(display_name):
         errors["display_name"] = [_("Use at most %(n)s characters.", n=100)]
@@ -157,6 +179,9 @@ def create_user(
         email=email,
         active=True,
         session_version=1,
+        # Someone else chose this password: the user replaces it at first sign-in. Accounts
+        # made without an acting user (the CLI, the demo seed) are the operator's own.
+        must_change_password=actor is not None,
     )
     try:
         with db.session.begin_nested():
@@ -216,26 +241,66 @@ def update_user(
 
 
 def reset_password(actor: Any, user: User, new_password: str) -> None:
-    """An administrator sets a new password; the user's sessions and tokens end."""
-    if problems := password_errors(new_password):
+    """An administrator sets a new password; the user's sessions and tokens end, and the
+    user must choose their own password at the next sign-in."""
+    if problems := password_errors(new_password, username=user.username):
         raise ValidationFailed({"password": problems})
     _set_password(user, new_password)
-    record_audit(actor, "user.password_reset", user, None, {"sessions_ended": True})
+    user.must_change_password = getattr(actor, "id", None) != user.id
+    db.session.flush()
+    record_audit(
+        actor,
+        "user.password_reset",
+        user,
+        None,
+        {"sessions_ended": True, "must_change_password": user.must_change_password},
+    )
 
 
-def change_own_password(user: User, current_password: str, new_password: str) -> None:
-    """The user changes their own password; every session and token of theirs ends."""
+def change_own_password(
+    user: User, current_password: str, new_password: str, *, ip_address: str | None = None
+) -> None:
+    """The user changes their own password; every session and token of theirs ends.
+
+    The current password is a sign-in in all but name, so it is counted and locked like
+    one (`authenticate`): a stolen session cannot guess the password at full speed. The
+    attempt is counted even when this raises ValidationFailed, so the caller commits then
+    too (TooManyAttempts: nothing to keep).
+    """
+    now = _now()
+    allowances = _throttle_allowances(user.username, ip_address)
+    failures, wait = _count_attempt(allowances, now)
+    if wait:
+        logger.warning("password change refused user=%s ip=%r locked", user.id, ip_address)
+        raise TooManyAttempts(
+            _("Too many wrong passwords. Try again in %(n)s minutes.", n=max(1, (wait + 59) // 60)),
+            retry_after_seconds=wait,
+        )
     errors: dict[str, list[str]] = {}
-    if not verify_password(user.password_hash, current_password or ""):
+    if verify_password(user.password_hash, current_password or ""):
+        _forgive_attempt(allowances)
+    else:
+        _lock_keys_over_allowance(allowances, failures, now)
+        logger.warning("password change refused user=%s ip=%r wrong current", user.id, ip_address)
         errors["current_password"] = [_("The current password is not correct.")]
-    if problems := password_errors(new_password):
+    if problems := password_errors(new_password, username=user.username):
         errors["new_password"] = problems
     elif new_password == current_password:
         errors["new_password"] = [_("Choose a password different from the current one.")]
     if errors:
         raise ValidationFailed(errors)
     _set_password(user, new_password)
+    user.must_change_password = False
+    db.session.flush()
     record_audit(user, "user.password_change", user, None, {"sessions_ended": True})
+
+
+def must_change_password_message() -> str:
+    """What a user whose password someone else set is told when they try anything else."""
+    return _(
+        "Your password was set by someone else and must be changed before you go on: "
+        "sign in on the website and choose your own under Change password."
+    )
 
 
 def set_preferred_locale(user: User, locale: str) -> None:
@@ -249,10 +314,10 @@ def set_preferred_locale(user: User, locale: str) -> None:
 
 
 def sign_out_everywhere(user: User) -> None:
-    """Logout: end every browser session of this user, on every device."""
-    user.session_version = User.session_version + 1
-    db.session.flush()
-    db.session.refresh(user, ["session_version"])
+    """Logout: end every session of this user, on every device, and their API tokens
+    (SPEC §4: logout ends every session of the user; D5)."""
+    _end_all_access(user)
+    logger.info("signed out everywhere user=%s", user.id)
 
 
 def _set_password(user: User, password: str) -> None:
@@ -302,6 +367,7 @@ def authenticate(username: str, password: str, *, ip_address: str | None) -> Sig
     allowances = _throttle_allowances(name, ip_address)
     failures, wait = _count_attempt(allowances, now)
     if wait:
+        logger.warning("sign-in refused name=%r ip=%r locked", name, ip_address)
         return SignInResult(None, retry_after_seconds=wait)
     user = get_user_by_username(name) if name else None
     if user is None:
@@ -311,8 +377,11 @@ def authenticate(username: str, password: str, *, ip_address: str | None) -> Sig
         ok = verify_password(user.password_hash, password or "") and user.is_active
     if not ok:
         _lock_keys_over_allowance(allowances, failures, now)
+        # %r: a name is whatever was typed; repr escapes newlines, so it cannot forge lines.
+        logger.warning("sign-in refused name=%r ip=%r", name, ip_address)
         return SignInResult(None)
     _forgive_attempt(allowances)
+    logger.info("sign-in ok user=%s ip=%r", user.id, ip_address)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     user.last_login_at = now
@@ -423,6 +492,7 @@ def issue_api_token(user: User) -> tuple[str, ApiToken]:
     )
     db.session.add(token)
     db.session.flush()
+    logger.info("API token issued user=%s token=%s", user.id, token.id)
     return raw, token
 
 
@@ -442,6 +512,7 @@ def revoke_api_token(token: ApiToken) -> None:
     """End a token now; later requests with it get 401."""
     token.revoked_at = _now()
     db.session.flush()
+    logger.info("API token revoked user=%s token=%s", token.user_id, token.id)
 
 
 def _now() -> datetime:

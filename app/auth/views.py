@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
@@ -31,17 +32,23 @@ from app.auth.forms import (
     UserFilterForm,
 )
 from app.auth.queries import get_user, list_users_stmt
+from app.core.api import json_response
 from app.core.dates import today_in_china
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
 from app.core.pagination import paginate, read_page_request_or_first
-from app.core.permissions import Permission, Role, permission_required
+from app.core.permissions import Permission, Role, is_api_request, permission_required
 from app.core.security import safe_next_url
 from app.extensions import db
 from app.notifications.queries import has_pending_status_request
 from app.regions.queries import region_choices
 
+logger = logging.getLogger(__name__)
+
 auth_bp = Blueprint("auth", __name__)
+
+# What a user who must replace their password may still reach (besides static files).
+PASSWORD_CHANGE_ENDPOINTS = frozenset({"auth.change_password", "auth.logout", "main.set_language"})
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
@@ -64,6 +71,9 @@ def login() -> Any:
             flash(_("Unknown username or wrong password."), "danger")
         else:
             _start_fresh_session(result.user)
+            if result.user.must_change_password:
+                flash(_("Your password was set by someone else: choose your own."), "warning")
+                return redirect(url_for("auth.change_password"))
             status_url = _status_request_url(result.user)
             if status_url:
                 flash(_("Please tell us how your business is doing"), "info")
@@ -100,6 +110,23 @@ def end_expired_session() -> None:
         return
     _end_session()
     flash(_("Your session has ended. Please sign in again."), "info")
+
+
+def insist_on_password_change() -> Any:
+    """Before each request: a user whose password someone else set (a new account, a
+    reset) must change it first; pages lead to the change-password page, the API is 403."""
+    if not current_user.is_authenticated or not current_user.must_change_password:
+        return None
+    endpoint = request.endpoint or ""
+    if is_api_request():
+        logger.warning(
+            "forbidden user=%s path=%s password change required", current_user.id, request.path
+        )
+        return json_response({"error": operations.must_change_password_message()}, 403)
+    if endpoint in PASSWORD_CHANGE_ENDPOINTS or endpoint.endswith("static"):
+        return None
+    flash(_("Your password was set by someone else: choose your own."), "warning")
+    return redirect(url_for("auth.change_password"))
 
 
 def _start_fresh_session(user: Any) -> None:
@@ -144,9 +171,10 @@ def change_password() -> Any:
                 current_user._get_current_object(),
                 form.current_password.data,
                 form.new_password.data,
+                ip_address=request.remote_addr,
             )
         except ValidationFailed as error:
-            db.session.rollback()
+            db.session.commit()  # a wrong current password stays counted (throttle)
             show_form_errors(form, error)
         else:
             db.session.commit()

@@ -160,6 +160,12 @@ class NotAnIdNumber:
     ID number is refused with a hint to use its last four characters."""
 
     _ID_LIKE = re.compile(r"[0-9]{14,17}[0-9Xx]?")
+    # The same refusal in the browser, before the GET puts the number in the address bar
+    # and the proxy's log: WTForms renders this flag as the input's `pattern` attribute.
+    BROWSER_PATTERN = r"(?!\s*[0-9]{14,17}[0-9Xx]?\s*$).*"
+
+    def __init__(self) -> None:
+        self.field_flags = {"pattern": self.BROWSER_PATTERN}
 
     def __call__(self, form: Form, field: Field) -> None:
         if isinstance(field.data, str) and self._ID_LIKE.fullmatch(field.data.strip()):

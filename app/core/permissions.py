@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, Protocol, TypeVar
@@ -10,6 +11,8 @@ from typing import Any, Protocol, TypeVar
 from flask import abort, request
 from flask_login import current_user
 from sqlalchemy import ColumnElement, Select, false, true
+
+logger = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +177,14 @@ def permission_required(*permissions: Permission, any_of: bool = False) -> Calla
 
                 return login_manager.unauthorized()
             if not combine(has_permission(current_user, p) for p in permissions):
+                # A failed access decision is logged (ASVS 7.2.2): who, where, not what.
+                logger.warning(
+                    "forbidden user=%s role=%s endpoint=%s %s",
+                    current_user.id,
+                    current_user.role,
+                    request.endpoint,
+                    request.method,
+                )
                 abort(403)
             return view(*args, **kwargs)
 

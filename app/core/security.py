@@ -72,9 +72,15 @@ def add_security_headers(response: Response) -> Response:
         )
     # Nothing a signed-in person sees may stay in a shared computer's cache after sign-out;
     # static files (same for everyone) stay cacheable.
+    # A download (an export of founders, a claim) is personal data too: send_file's own
+    # "no-cache" still lets the browser keep the file, so it is replaced. Other responses
+    # may choose a private cache themselves (the dashboard's charts: figures, no names).
     is_static = (request.endpoint or "").endswith("static")
     if request.path.startswith("/api/") or (not is_static and current_user.is_authenticated):
-        headers.setdefault("Cache-Control", "no-store")
+        if response.headers.get("Content-Disposition", "").startswith("attachment"):
+            headers["Cache-Control"] = "no-store"
+        else:
+            headers.setdefault("Cache-Control", "no-store")
     return response
 
 

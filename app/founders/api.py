@@ -32,6 +32,7 @@ from app.founders.forms import (
     FounderImportForm,
     FounderUpdateForm,
 )
+from app.founders.last4_search import record_last4_search
 from app.founders.models import Founder
 from app.founders.queries import FounderFilters, get_founder_in_scope, list_founders_stmt
 from app.founders.rules import FOUNDER_FIELDS
@@ -158,9 +159,10 @@ def create_founder() -> Any:
 def list_founders() -> Any:
     """The scoped founder list, newest registration first."""
     filters = FounderFilters.from_form(read_query_form(FounderFilterForm))
-    pagination = paginate(
-        list_founders_stmt(current_user, filters), read_page_request(request.args)
-    )
+    stmt = list_founders_stmt(current_user, filters)
+    if record_last4_search(current_user, filters.q, stmt):
+        db.session.commit()
+    pagination = paginate(stmt, read_page_request(request.args))
     standings = standings_for(founder.id for founder in pagination.items)
     return json_response(
         page_envelope(

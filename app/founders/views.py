@@ -25,7 +25,7 @@ from app.core.dates import today_in_china
 from app.core.db import mark_request_as_writing, utcnow
 from app.core.errors import Conflict, ValidationFailed
 from app.core.forms import show_form_errors, with_blank
-from app.core.pagination import link_args, paginate, read_page_request_or_first
+from app.core.pagination import link_args, read_page_request_or_first
 from app.core.permissions import Permission, Role, permission_required
 from app.core.spreadsheets import open_binary
 from app.extensions import db
@@ -44,6 +44,7 @@ from app.founders.forms import (
     IdNumberRevealForm,
 )
 from app.founders.journey import build_journey
+from app.founders.last4_search import record_last4_search
 from app.founders.models import Founder
 from app.founders.queries import (
     FounderFilters,
@@ -51,6 +52,7 @@ from app.founders.queries import (
     get_founder_in_scope,
     get_import_of_user,
     list_founders_stmt,
+    page_of_founders,
 )
 from app.founders.rules import FOUNDER_FIELDS
 from app.incubation.queries import first_residency_on, list_residencies_of_founder
@@ -90,9 +92,10 @@ def index() -> Any:
     """The register: scoped, filtered, searched, paginated; ID numbers masked."""
     form = _filter_form()
     filters = FounderFilters.from_form(form) if form.validate() else FounderFilters()
-    pagination = paginate(
-        list_founders_stmt(current_user, filters), read_page_request_or_first(request.args)
-    )
+    stmt = list_founders_stmt(current_user, filters)
+    if record_last4_search(current_user, filters.q, stmt):
+        db.session.commit()
+    pagination = page_of_founders(stmt, read_page_request_or_first(request.args))
     return render_template("founders/index.html", filters=form, pagination=pagination)
 
 
@@ -363,10 +366,10 @@ def export() -> Any:
         flash(_("Correct the filters before exporting."), "danger")
         return redirect(url_for("founders.index", **link_args(request.args)))
     exported_at = utcnow()
+    filters = FounderFilters.from_form(form)
+    record_last4_search(current_user, filters.q, list_founders_stmt(current_user, filters))
     try:
-        path, count = export_founders_xlsx(
-            current_user, FounderFilters.from_form(form), exported_at=exported_at
-        )
+        path, count = export_founders_xlsx(current_user, filters, exported_at=exported_at)
     except ValidationFailed as error:  # more rows than one sheet holds
         for messages in error.errors.values():
             for message in messages:

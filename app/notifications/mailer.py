@@ -2,7 +2,8 @@
 SMTP is set").
 
 The connection is opened once per run: STARTTLS on the submission port 587, implicit TLS
-on 465, plain SMTP otherwise (a relay on the same host or network, port 25).
+on 465, plain SMTP otherwise (a relay on the same host or network, port 25) — but a
+password is never sent in clear: with SMTP_USER set, any other port must offer STARTTLS.
 """
 
 from __future__ import annotations
@@ -73,9 +74,10 @@ def build_message(settings: SmtpSettings, to: str, subject: str, body: str) -> E
 @contextmanager
 def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """An open, authenticated SMTP connection; MailError when it cannot be had."""
+    connection: smtplib.SMTP | None = None
     try:
         if settings.port == IMPLICIT_TLS_PORT:
-            connection: smtplib.SMTP = smtplib.SMTP_SSL(
+            connection = smtplib.SMTP_SSL(
                 settings.host,
                 settings.port,
                 timeout=TIMEOUT_SECONDS,
@@ -83,11 +85,15 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
             )
         else:
             connection = smtplib.SMTP(settings.host, settings.port, timeout=TIMEOUT_SECONDS)
-            if settings.port == SUBMISSION_PORT:
+            # STARTTLS raises SMTPNotSupportedError when the server does not offer it, so
+            # a login never goes out unencrypted.
+            if settings.port == SUBMISSION_PORT or settings.user:
                 connection.starttls(context=ssl.create_default_context())
         if settings.user:
             connection.login(settings.user, settings.password or "")
     except (OSError, smtplib.SMTPException) as error:
+        if connection is not None:
+            connection.close()
         raise MailError(f"cannot connect to {settings.host}:{settings.port}: {error}") from error
     try:
         yield connection

@@ -21,6 +21,7 @@ from app.core.pagination import paginate, read_page_request_or_first
 from app.core.permissions import Permission, has_permission, permission_required
 from app.core.url_converters import parse_id
 from app.extensions import db
+from app.founders.last4_search import record_last4_search
 from app.founders.queries import FounderFilters, list_founders_stmt
 from app.regions.queries import region_choices_in_scope
 from app.training import operations
@@ -252,6 +253,8 @@ def _founder_matches(search: FounderSearchForm) -> list[Any] | None:
     if not search.q.data or not search.validate():
         return None
     stmt = list_founders_stmt(current_user, FounderFilters(q=search.q.data))
+    if record_last4_search(current_user, search.q.data, stmt):  # audited and capped (D49)
+        db.session.commit()
     return list(db.session.scalars(stmt.limit(FOUNDER_SEARCH_LIMIT)))
 
 

@@ -56,3 +56,19 @@ def test_a_csv_of_endless_commas_is_cut_to_the_columns_an_import_reads():
     frame = _read_csv(data)
     assert frame.shape == (201, MAX_COLUMNS)
     assert _peak_mb() - before < 100  # padding every line to 50,000 cells took gigabytes
+
+
+def test_a_workbook_that_unpacks_too_large_is_refused(monkeypatch):
+    """The unpacked-size check (security review gap 12): the limit is lowered so that a
+    small, valid workbook is over it; it is refused as a file error before it is parsed."""
+    import pytest
+
+    from app.core import spreadsheets
+    from app.core.errors import ValidationFailed
+
+    data = _workbook_bytes({"A1": "姓名", "B1": "手机号", "A2": "王芳", "B2": "13900000000"})
+    assert not _read_xlsx(data, max_rows=10).empty
+    monkeypatch.setattr(spreadsheets, "MAX_UNPACKED_BYTES", 1000)
+    with pytest.raises(ValidationFailed) as refused:
+        _read_xlsx(data, max_rows=10)
+    assert "file" in refused.value.errors

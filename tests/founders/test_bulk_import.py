@@ -627,3 +627,19 @@ def test_header_aliases_are_normalised():
 )
 def test_escape_formula(value, escaped):
     assert escape_formula(value) == escaped
+
+
+def test_the_report_escapes_the_file_name(staff):
+    """Security review gap 13: the report's summary holds the uploaded file's name, which
+    the uploader chose; a name that reads as a formula is written as text."""
+    founder_import = run_import(
+        staff,
+        xlsx_file(HEADERS_ZH, [founder_row()]),
+        filename="=cmd|'calc'!A0.xlsx",
+        mode="valid_rows",
+    )
+    workbook = load_workbook(io.BytesIO(bulk_import.import_report_workbook(founder_import)))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    names = [cell.value for cell in cells if "calc" in str(cell.value or "")]
+    assert names == ["'=cmd|'calc'!A0.xlsx"]

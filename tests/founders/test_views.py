@@ -377,6 +377,15 @@ def test_staff_create_an_account_and_the_founder_signs_in(client, login_as):
     assert client.post("/logout").status_code == 302
     signed_in = client.post("/login", data={"username": "liu.yang", "password": NEW_PASSWORD})
     assert signed_in.status_code == 302
+    # Staff chose the password: the founder replaces it first (D49), then signs in again.
+    assert signed_in.headers["Location"] == "/account/password"
+    own = NEW_PASSWORD + " of my own"
+    changed = client.post(
+        "/account/password",
+        data={"current_password": NEW_PASSWORD, "new_password": own, "confirm": own},
+    )
+    assert changed.status_code == 302
+    client.post("/login", data={"username": "liu.yang", "password": own})
     dashboard = client.get("/")
     assert dashboard.status_code == 302
     assert dashboard.headers["Location"] == "/me"

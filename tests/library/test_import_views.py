@@ -86,3 +86,21 @@ def test_the_export_holds_only_what_the_list_shows(client, login_as):
     titles = {value for row in rows[1:] for value in row if isinstance(value, str)}
     assert {"三亚潜水", "省级椰子加工"} <= titles
     assert "海口汽车美容" not in titles
+
+
+def test_the_report_escapes_formula_like_text(client, login_as):
+    """Security review gap 13: the problems come back from the browser, so anything may be
+    in them; text that reads as a formula is written as text."""
+    login_as("staff", HAIKOU)
+    hostile = '=HYPERLINK("http://evil.example","x")'
+    problems = [
+        {"row": 3, "field": "+cmd", "message": hostile},
+        {"row": 4, "field": "title", "message": "@SUM(A1)"},
+    ]
+    report = client.post("/library/import/report.xlsx", data={"errors": json.dumps(problems)})
+    assert report.status_code == 200
+    workbook = load_workbook(io.BytesIO(report.data))
+    cells = [cell for sheet in workbook.worksheets for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    values = {cell.value for cell in cells}
+    assert {"'" + hostile, "'+cmd", "'@SUM(A1)"} <= values

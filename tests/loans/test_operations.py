@@ -309,3 +309,53 @@ def test_one_pending_correction_per_event_is_held_by_the_database():
 
     with pytest.raises(IntegrityError), db.session.begin_nested():
         db.session.flush()
+
+
+def test_servicing_actions_are_audited():
+    """Security review gap 6: a reversal, a compensation, a recovery and a write-off each
+    leave an audit entry naming the acting officer, the loan and what changed."""
+    from app.loans.jobs import sweep
+    from app.loans.models import Loan
+
+    officer = make_user(role="officer")
+    loan = make_loan(amount=D("600.00"), term_months=1, repayment_method="equal_principal")
+    posting = pay(officer, loan, date(2026, 2, 20), loan.installments[0].amount_owed, "ONE")
+    operations.reverse_repayment(
+        officer, posting.repayment.id, {"reason": "银行退票"}, as_of=date(2026, 3, 1)
+    )
+    sweep(date(2026, 6, 30))  # unpaid since February: the loan defaults
+    db.session.expire_all()
+    locked = operations.lock_loan_in_scope(officer, loan.id)
+    assert locked.status == "defaulted"
+    on = date(2026, 7, 1)
+    fund.compensate_loan(officer, locked, {"date": on, "reference": "COMP-1"}, as_of=on)
+    fund.record_recovery(
+        officer, locked, {"date": on, "amount": D("50.00"), "reference": "REC-1"}, as_of=on
+    )
+    fund.write_off_loan(officer, locked, {"date": on, "reason": "无力偿还"}, as_of=on)
+    servicing = {"repayment.reverse", "loan.compensate", "loan.recover", "loan.write_off"}
+    entries = {
+        entry.action: entry
+        for entry in db.session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        if entry.action in servicing
+    }
+    assert set(entries) == servicing
+    for action, entry in entries.items():
+        assert entry.actor_id == officer.id, action
+        assert entry.after, action
+    reversal = entries["repayment.reverse"]
+    assert reversal.entity_type == "repayment"
+    assert (reversal.before["id"], reversal.after["reverses_id"]) == (posting.repayment.id,) * 2
+    for action in ("loan.compensate", "loan.recover", "loan.write_off"):
+        assert entries[action].entity_type == Loan.__tablename__, action
+        assert entries[action].entity_id == str(loan.id), action
+    changes = {
+        action: (entries[action].before["status"], entries[action].after["status"])
+        for action in ("loan.compensate", "loan.recover", "loan.write_off")
+    }
+    assert changes == {
+        "loan.compensate": ("defaulted", "compensated"),
+        "loan.recover": ("compensated", "compensated"),
+        "loan.write_off": ("compensated", "written_off"),
+    }
+    assert entries["loan.recover"].after["recovered_amount"] == "50.00"
