@@ -14,7 +14,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from app.auth.operations import EMAIL_MAX_LENGTH, is_well_formed_email
+from app.auth.operations import (
+    EMAIL_MAX_LENGTH,
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
+    is_well_formed_email,
+)
 from app.core.db import MAX_ID
 from app.core.forms import AppForm, empty_to_none, strip, with_blank
 from app.core.permissions import Role
@@ -85,7 +90,7 @@ class UserCreateForm(AppForm):
     display_name = StringField(_l("Full name"), filters=[strip], validators=[Length(max=100)])
     password = PasswordField(
         _l("Password"),
-        validators=[InputRequired(), Length(min=10, max=128)],
+        validators=[InputRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
         render_kw=NEW_PASSWORD,
     )
     role = SelectField(_l("Role"), choices=role_choices, validators=[InputRequired()])
@@ -123,7 +128,7 @@ class PasswordResetForm(AppForm):
 
     password = PasswordField(
         _l("New password"),
-        validators=[InputRequired(), Length(min=10, max=128)],
+        validators=[InputRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
         render_kw=NEW_PASSWORD,
     )
     confirm = PasswordField(
@@ -142,7 +147,7 @@ class ChangePasswordForm(AppForm):
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[InputRequired(), Length(min=10, max=128)],
+        validators=[InputRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
         render_kw=NEW_PASSWORD,
     )
     confirm = PasswordField(

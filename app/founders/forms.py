@@ -10,6 +10,7 @@ from wtforms import BooleanField, DateField, PasswordField, SelectField, StringF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 
+from app.auth.operations import PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH
 from app.core.forms import (
     AppForm,
     DateRange,
@@ -215,9 +216,11 @@ class FounderAccountForm(AppForm):
     )
     password = PasswordField(
         _l("Initial password"),
-        validators=[InputRequired(), Length(min=10, max=128)],
+        validators=[InputRequired(), Length(min=PASSWORD_MIN_LENGTH, max=PASSWORD_MAX_LENGTH)],
         render_kw={"autocomplete": "new-password"},
-        description=_l("Give it to the founder in person; they can change it after signing in."),
+        description=_l(
+            "Give it to the founder in person; they must change it when they first sign in."
+        ),
     )
 
 
