@@ -25,9 +25,18 @@ DURATION_COLUMNS = ["business_id", "opened_on", "is_closed", "is_founder_lost", 
 
 
 def business_durations_query(
-    region_codes: list[str], as_of: date, start: date | None = None, end: date | None = None
+    region_codes: list[str],
+    as_of: date,
+    start: date | None = None,
+    end: date | None = None,
+    with_status: bool = False,
 ) -> Select:
-    """The statement behind `list_business_durations` (one row per business)."""
+    """The statement behind `list_business_durations` (one row per business).
+
+    `with_status` adds `operating` (1 when the status on D is operating: the latest
+    observation by D, else operating since opening, as `reports.status.status_as_of`) and
+    `jobs` (its head count then, when operating), so the KPIs read each business's
+    observations once for both survival and jobs."""
     # A province code brings in its cities; a caller passing the cities as well is harmless.
     in_regions = Business.region_code.in_(
         select(Region.code).where(
@@ -46,6 +55,7 @@ def business_durations_query(
             Observation.business_id,
             Observation.status,
             Observation.closed_on,
+            Observation.employees,
             func.row_number()
             .over(
                 partition_by=Observation.business_id,
@@ -65,17 +75,28 @@ def business_durations_query(
     )
     closed = and_(seen.c.status == BusinessStatus.CLOSED, ~founder_lost)
     censored_on = func.coalesce(seen.c.last_alive_on, Business.opened_on)
-    return (
-        select(
-            Business.id.label("business_id"),
-            Business.opened_on,
-            case((closed, 1), else_=0).label("is_closed"),
-            case((founder_lost, 1), else_=0).label("is_founder_lost"),
-            case(
-                (closed, days_between(seen.c.closed_on, Business.opened_on)),
-                else_=days_between(censored_on, Business.opened_on),
-            ).label("duration_days"),
+    columns = [
+        Business.id.label("business_id"),
+        Business.opened_on,
+        case((closed, 1), else_=0).label("is_closed"),
+        case((founder_lost, 1), else_=0).label("is_founder_lost"),
+        case(
+            (closed, days_between(seen.c.closed_on, Business.opened_on)),
+            else_=days_between(censored_on, Business.opened_on),
+        ).label("duration_days"),
+    ]
+    if with_status:
+        operating = (
+            func.coalesce(seen.c.status, BusinessStatus.OPERATING.value)
+            == BusinessStatus.OPERATING.value
         )
+        employees = func.coalesce(seen.c.employees, Business.employees_at_opening)
+        columns += [
+            case((operating, 1), else_=0).label("operating"),
+            case((operating, employees), else_=0).label("jobs"),
+        ]
+    return (
+        select(*columns)
         .join(Founder, Founder.id == Business.founder_id)
         .outerjoin(seen, and_(seen.c.business_id == Business.id, seen.c.recency == 1))
         .where(*scope)

@@ -49,19 +49,20 @@ groups the same rows by a `reports.dimensions.Dimension`, and `reports.lists` li
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import Select, case, func, literal, or_, select
 
+from app.core.sql import as_date
 from app.extensions import db
 from app.regions.models import Region
 from app.reports import members as m
 from app.reports.dimensions import KEY, Dimension, dimension_key, key_labels
 from app.reports.members import Window
-from app.reports.survival import survival_from_durations
+from app.reports.survival import YEAR_DAYS, survival_from_counts, survival_from_durations
 
 RATE_PLACES = Decimal("0.0001")
 CENT = Decimal("0.01")
@@ -126,13 +127,12 @@ def _grouped_figures(
     sums = {
         "training": _sums(m.training_members(codes, window), window, dimension),
         "opening": _sums(m.opening_members(codes, window), window, dimension),
-        "jobs": _sums(m.business_members(codes, window), window, dimension),
         "loans": _sums(m.loan_members(codes, window), window, dimension),
         "installments": _sums(m.installment_members(codes, window), window, dimension),
         "followups": _sums(m.followup_members(codes, window), window, dimension),
         "lost": _sums(m.lost_members(codes, window), window, dimension),
     }
-    survival = _survival_by_key(codes, window, dimension)
+    survival, sums["jobs"] = _business_outcomes(codes, window, dimension)
     keys = set(survival).union(*(set(by_key) for by_key in sums.values()))
     if dimension is None:
         keys = {None}
@@ -182,34 +182,53 @@ def _sums(
 _NOT_SUMMED = {KEY, "region_code", "entry_on", "opened_on", "duration_days"}
 
 
+def _business_outcomes(
+    codes: list[str], window: Window, dimension: Dimension | None
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
+    """Survival figures and jobs sums per dimension value, from one statement.
+
+    The businesses of the survival and jobs figures are the same rows, and both need each
+    business's latest observation by D: one read of the observations serves both. The
+    database groups the businesses by (duration, closed, opened a year before D), so Python
+    receives a few thousand counted rows rather than one per business; Kaplan–Meier takes
+    the counts as weights (`survival_from_counts`)."""
+    source = keyed(m.business_outcome_members(codes, window), window, dimension)
+    year_before = as_date(window.as_of - timedelta(days=YEAR_DAYS))
+    old_enough = case((source.c.opened_on <= year_before, 1), else_=0)
+    key = source.c[KEY]
+    rows = db.session.execute(
+        select(
+            key,
+            source.c.duration_days,
+            source.c.is_closed,
+            old_enough,
+            func.count(),
+            func.coalesce(func.sum(source.c.operating), 0),
+            func.coalesce(func.sum(source.c.jobs), 0),
+        ).group_by(key, source.c.duration_days, source.c.is_closed, old_enough)
+    ).all()
+    grouped: dict[Any, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(tuple(row[1:]))
+    survival, jobs = {}, {}
+    for value, counted in grouped.items():
+        days, closed, old, count, operating, employed = zip(*counted, strict=True)
+        survival[value] = survival_from_counts(days, closed, old, count, window.as_of)
+        jobs[value] = {
+            "rows": sum(int(n) for n in count),
+            "operating": sum(int(n) for n in operating),
+            "jobs": sum(int(n) for n in employed),
+        }
+    return survival, jobs
+
+
 def _survival_by_key(
     codes: list[str], window: Window, dimension: Dimension | None
 ) -> dict[Any, dict[str, Any]]:
-    source = keyed(m.survival_members(codes, window), window, dimension)
-    rows = db.session.execute(
-        select(
-            source.c.business_id,
-            source.c.opened_on,
-            source.c.is_closed,
-            source.c.is_founder_lost,
-            source.c.duration_days,
-            source.c[KEY],
-        ).order_by(source.c.business_id)
-    ).all()
-    frame = pd.DataFrame(
-        [row[:-1] for row in rows],
-        columns=["business_id", "opened_on", "is_closed", "is_founder_lost", "duration_days"],
-    ).astype({"is_closed": "bool", "duration_days": "int64"})
-    if dimension is None:
-        return {None: survival_from_durations(frame, window.as_of)}
-    # Grouped in Python: pandas would turn a None key into NaN and integer keys into floats.
-    positions: dict[Any, list[int]] = {}
-    for position, row in enumerate(rows):
-        positions.setdefault(row[-1], []).append(position)
-    return {
-        key: survival_from_durations(frame.iloc[where], window.as_of)
-        for key, where in positions.items()
-    }
+    survival = _business_outcomes(codes, window, dimension)[0]
+    if dimension is None and None not in survival:
+        survival[None] = _no_survival(window.as_of)
+    return survival
 
 
 def survival_breakdown(

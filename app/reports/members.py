@@ -224,6 +224,21 @@ def survival_members(codes: list[str], window: Window) -> Select:
     ).order_by(None)
 
 
+def business_outcome_members(codes: list[str], window: Window) -> Select:
+    """`survival_members` with each business's status on D (`operating`, `jobs`): the
+    businesses of `business_members` (the same scope), so the KPIs read the observations
+    once for survival and jobs."""
+    durations = business_durations_query(
+        codes, window.as_of, window.start, window.end, with_status=True
+    )
+    return durations.add_columns(
+        Business.founder_id.label("founder_id"),
+        Business.region_code.label("region_code"),
+        Business.opened_on.label("entry_on"),
+        literal(1).label("businesses"),
+    ).order_by(None)
+
+
 def loan_members(codes: list[str], window: Window) -> Select:
     """Loans disbursed by D (in the period): amount, outstanding and at-risk principal on D,
     days past due on D, compensation and recovery by D (all in fen).

@@ -84,12 +84,15 @@ class KaplanMeier:
         )
 
 
-def kaplan_meier(durations: Any, events: Any) -> KaplanMeier:
+def kaplan_meier(durations: Any, events: Any, counts: Any = None) -> KaplanMeier:
     """Kaplan–Meier estimate of S(t) from right-censored durations.
 
     `events[i]` is true when subject i's duration ended in the event, false when it was
     censored. At a tied time, events count before censorings (the censored are still at
-    risk then), as in statsmodels and lifelines.
+    risk then), as in statsmodels and lifelines. `counts[i]` (default 1) is how many
+    subjects share row i's duration and outcome, so the database can send a few thousand
+    (duration, closed, count) rows instead of one row per business: the sums below are of
+    whole numbers either way, so the estimate is the same to the last bit.
     """
     time = np.asarray(durations, dtype=np.float64).reshape(-1)
     status = np.asarray(events, dtype=bool).reshape(-1)
@@ -97,11 +100,19 @@ def kaplan_meier(durations: Any, events: Any) -> KaplanMeier:
         raise ValueError("durations and events differ in length")
     if time.size and (np.isnan(time).any() or (time < 0).any()):
         raise ValueError("durations must be non-negative numbers")
+    weight = (
+        np.ones(time.size, dtype=np.int64)
+        if counts is None
+        else np.asarray(counts, dtype=np.int64).reshape(-1)
+    )
+    if weight.shape != time.shape:
+        raise ValueError("durations and counts differ in length")
 
     unique, rank = np.unique(time, return_inverse=True)
-    deaths = np.bincount(rank, weights=status.astype(np.float64), minlength=unique.size)
+    deaths = np.bincount(rank, weights=(status * weight).astype(np.float64), minlength=unique.size)
     # At risk just before each time: everyone whose duration is at least that long.
-    at_risk = np.cumsum(np.bincount(rank, minlength=unique.size)[::-1])[::-1]
+    subjects_at = np.bincount(rank, weights=weight.astype(np.float64), minlength=unique.size)
+    at_risk = np.cumsum(subjects_at.astype(np.int64)[::-1])[::-1]
 
     has_event = deaths > 0
     times = unique[has_event]
@@ -141,8 +152,8 @@ def kaplan_meier(durations: Any, events: Any) -> KaplanMeier:
         std_error=std_error,
         low=low,
         high=high,
-        subjects=int(time.size),
-        event_count=int(status.sum()),
+        subjects=int(weight.sum()),
+        event_count=int((status * weight).sum()),
         last_time=last_time,
         last_is_event=last_is_event,
     )
@@ -188,6 +199,32 @@ def survival_from_durations(frame: Any, as_of: date) -> dict[str, Any]:
         "naive_12m": naive_survival_rate(
             frame["duration_days"], frame["is_closed"], frame["opened_on"], as_of
         ),
+    }
+
+
+def survival_from_counts(
+    durations: Any, events: Any, old_enough: Any, counts: Any, as_of: date
+) -> dict[str, Any]:
+    """`survival_from_durations` over grouped rows: each row is `counts` businesses with
+    one duration, outcome and whether it opened at least a year before `as_of`."""
+    weight = np.asarray(counts, dtype=np.int64).reshape(-1)
+    closed = np.asarray(events, dtype=bool).reshape(-1)
+    old = np.asarray(old_enough, dtype=bool).reshape(-1)
+    days = np.asarray(durations, dtype=np.float64).reshape(-1)
+    estimate = kaplan_meier(days, closed, weight)
+    at_year = estimate.survival_at(YEAR_DAYS)
+    eligible = int(weight[old].sum())
+    naive = None
+    if eligible:
+        survived = eligible - int(weight[old & closed & (days <= YEAR_DAYS)].sum())
+        naive = float((Decimal(survived) / Decimal(eligible)).quantize(RATE_PLACES, ROUND_HALF_UP))
+    return {
+        "businesses": estimate.subjects,
+        "closures": estimate.event_count,
+        "km_12m": round_rate(at_year.survival),
+        "km_12m_low": round_rate(at_year.low),
+        "km_12m_high": round_rate(at_year.high),
+        "naive_12m": naive,
     }
 
 
