@@ -14,6 +14,7 @@ from datetime import date
 
 import pandas as pd
 from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from app.businesses.models import Business, BusinessStatus, Observation
 from app.core.sql import days_between
@@ -49,11 +50,13 @@ def business_durations_query(
     if end is not None:
         scope.append(Business.opened_on <= end)
 
-    # Per observation by D: its recency rank and the business's last day seen alive.
+    # Per observation by D: its recency rank (newest first, the order of the index
+    # ix_business_observation_recent, so the ranking needs no sort).
     seen = (
         select(
             Observation.business_id,
             Observation.status,
+            Observation.observed_on,
             Observation.closed_on,
             Observation.employees,
             func.row_number()
@@ -62,19 +65,34 @@ def business_durations_query(
                 order_by=(Observation.observed_on.desc(), Observation.id.desc()),
             )
             .label("recency"),
-            func.max(case((Observation.status != BusinessStatus.CLOSED, Observation.observed_on)))
-            .over(partition_by=Observation.business_id)
-            .label("last_alive_on"),
         )
         .join(Business, Business.id == Observation.business_id)
         .where(Observation.observed_on <= as_of, *scope)
         .subquery("seen")
     )
-    founder_lost = and_(
-        Founder.lost_to_follow_up_on.is_not(None), Founder.lost_to_follow_up_on <= as_of
-    )
+    # Founders lost by D, joined on the condition so the database reads only them (index
+    # ix_founder_lost) rather than every founder of the businesses.
+    lost = aliased(Founder)
+    founder_lost = lost.id.is_not(None)
     closed = and_(seen.c.status == BusinessStatus.CLOSED, ~founder_lost)
-    censored_on = func.coalesce(seen.c.last_alive_on, Business.opened_on)
+    # The last day seen alive: the latest observation's day when it is not a closure (it
+    # is then the latest non-closed one); after a closure (kept open only for a lost
+    # founder), the latest non-closed observation before it, looked up for those few.
+    alive_before_closure = (
+        select(func.max(Observation.observed_on))
+        .where(
+            Observation.business_id == Business.id,
+            Observation.status != BusinessStatus.CLOSED,
+            Observation.observed_on <= as_of,
+        )
+        .scalar_subquery()
+    )
+    last_alive_on = case(
+        (seen.c.status.is_(None), None),
+        (seen.c.status != BusinessStatus.CLOSED, seen.c.observed_on),
+        else_=alive_before_closure,
+    )
+    censored_on = func.coalesce(last_alive_on, Business.opened_on)
     columns = [
         Business.id.label("business_id"),
         Business.opened_on,
@@ -97,7 +115,14 @@ def business_durations_query(
         ]
     return (
         select(*columns)
-        .join(Founder, Founder.id == Business.founder_id)
+        .outerjoin(
+            lost,
+            and_(
+                lost.id == Business.founder_id,
+                lost.lost_to_follow_up_on.is_not(None),
+                lost.lost_to_follow_up_on <= as_of,
+            ),
+        )
         .outerjoin(seen, and_(seen.c.business_id == Business.id, seen.c.recency == 1))
         .where(*scope)
         .order_by(Business.id)
