@@ -21,6 +21,7 @@ from app.core.sql import days_between
 from app.extensions import db
 from app.founders.models import Founder
 from app.regions.models import Region
+from app.reports.status import latest_observations
 
 DURATION_COLUMNS = ["business_id", "opened_on", "is_closed", "is_founder_lost", "duration_days"]
 
@@ -50,25 +51,15 @@ def business_durations_query(
     if end is not None:
         scope.append(Business.opened_on <= end)
 
-    # Per observation by D: its recency rank (newest first, the order of the index
-    # ix_business_observation_recent, so the ranking needs no sort).
-    seen = (
-        select(
-            Observation.business_id,
-            Observation.status,
-            Observation.observed_on,
-            Observation.closed_on,
-            Observation.employees,
-            func.row_number()
-            .over(
-                partition_by=Observation.business_id,
-                order_by=(Observation.observed_on.desc(), Observation.id.desc()),
-            )
-            .label("recency"),
-        )
-        .join(Business, Business.id == Observation.business_id)
-        .where(Observation.observed_on <= as_of, *scope)
-        .subquery("seen")
+    # Each business's latest observation by D (reports.status.latest_observations).
+    seen = latest_observations(
+        as_of,
+        Observation.status,
+        Observation.observed_on,
+        Observation.closed_on,
+        Observation.employees,
+        join=(Business, Business.id == Observation.business_id),
+        where=scope,
     )
     # Founders lost by D, joined on the condition so the database reads only them (index
     # ix_founder_lost) rather than every founder of the businesses.
@@ -123,7 +114,7 @@ def business_durations_query(
                 lost.lost_to_follow_up_on <= as_of,
             ),
         )
-        .outerjoin(seen, and_(seen.c.business_id == Business.id, seen.c.recency == 1))
+        .outerjoin(seen, seen.c.business_id == Business.id)
         .where(*scope)
         .order_by(Business.id)
     )
