@@ -53,20 +53,31 @@ def statements(dialect: str) -> dict[str, str]:
           AND e.result = 'passed' AND e.completed_on <= :day
         GROUP BY e.founder_id"""
 
-    def opened(months: int) -> str:
-        return (
-            f"EXISTS (SELECT 1 FROM business b WHERE b.founder_id = p.founder_id "
-            f"AND b.opened_on > p.c AND b.opened_on <= {_add_months(d, 'p.c', months)} "
-            f"AND b.opened_on <= :day)"
-        )
+    # A founder's first business opened by D: one opened on or before c excludes the
+    # founder; otherwise it is the first opened after c too.
+    first_business = """
+        SELECT b.founder_id, MIN(b.opened_on) AS opened_on
+        FROM business b WHERE b.opened_on <= :day GROUP BY b.founder_id"""
 
-    latest_status = """
-        SELECT business_id, status, employees FROM (
-          SELECT o.business_id, o.status, o.employees, o.closed_on,
-                 ROW_NUMBER() OVER (PARTITION BY o.business_id
-                                    ORDER BY o.observed_on DESC, o.id DESC) AS n
-          FROM business_observation o WHERE o.observed_on <= :day) AS ranked
-        WHERE n = 1"""
+    def opened(months: int) -> str:
+        return f"fb.opened_on <= {_add_months(d, 'p.c', months)}"
+
+    # Each business's latest observation by D, of the region's businesses.
+    if d == "postgresql":
+        latest_status = f"""
+            SELECT DISTINCT ON (o.business_id) o.business_id, o.status, o.employees
+            FROM business_observation o JOIN business b ON b.id = o.business_id
+            WHERE o.observed_on <= :day AND b.region_code IN {REGIONS}
+            ORDER BY o.business_id, o.observed_on DESC, o.id DESC"""
+    else:
+        latest_status = f"""
+            SELECT business_id, status, employees FROM (
+              SELECT o.business_id, o.status, o.employees,
+                     ROW_NUMBER() OVER (PARTITION BY o.business_id
+                                        ORDER BY o.observed_on DESC, o.id DESC) AS n
+              FROM business_observation o JOIN business b ON b.id = o.business_id
+              WHERE o.observed_on <= :day AND b.region_code IN {REGIONS}) AS ranked
+            WHERE n = 1"""
     return {
         "training": f"""
             SELECT
@@ -90,22 +101,19 @@ def statements(dialect: str) -> dict[str, str]:
               SUM(CASE WHEN {_add_months(d, "p.c", 6)} <= :day AND {opened(6)} THEN 1 ELSE 0 END)
                 AS opened_6m
             FROM ({first_pass}) AS p
-            WHERE NOT EXISTS (SELECT 1 FROM business b
-                              WHERE b.founder_id = p.founder_id AND b.opened_on <= p.c)""",
-        "jobs": f"""
+            LEFT JOIN ({first_business}) AS fb ON fb.founder_id = p.founder_id
+            WHERE fb.opened_on IS NULL OR fb.opened_on > p.c""",
+        # Jobs and survival count the same businesses by their status on D: one pass.
+        "businesses": f"""
             SELECT
               SUM(CASE WHEN COALESCE(s.status, 'operating') = 'operating' THEN 1 ELSE 0 END)
                 AS operating,
               SUM(CASE WHEN COALESCE(s.status, 'operating') = 'operating'
-                       THEN COALESCE(s.employees, b.employees_at_opening) ELSE 0 END) AS jobs
+                       THEN COALESCE(s.employees, b.employees_at_opening) ELSE 0 END) AS jobs,
+              COUNT(*) AS businesses,
+              SUM(CASE WHEN s.status = 'closed' AND f.id IS NULL THEN 1 ELSE 0 END) AS closures
             FROM business b LEFT JOIN ({latest_status}) AS s ON s.business_id = b.id
-            WHERE b.region_code IN {REGIONS} AND b.opened_on <= :day""",
-        "survival": f"""
-            SELECT COUNT(*) AS businesses,
-              SUM(CASE WHEN s.status = 'closed' AND NOT (f.lost_to_follow_up_on IS NOT NULL
-                       AND f.lost_to_follow_up_on <= :day) THEN 1 ELSE 0 END) AS closures
-            FROM business b JOIN founder f ON f.id = b.founder_id
-            LEFT JOIN ({latest_status}) AS s ON s.business_id = b.id
+            LEFT JOIN founder f ON f.id = b.founder_id AND f.lost_to_follow_up_on <= :day
             WHERE b.region_code IN {REGIONS} AND b.opened_on <= :day""",
         "loans": f"""
             SELECT COUNT(*) AS disbursed_count, SUM(l.amount) AS disbursed_fen,
@@ -177,8 +185,8 @@ def run(connection: Any, dialect: str, region_code: str, as_of: date) -> dict[st
     return {
         "training": sums["training"],
         "opening": sums["opening"],
-        "jobs": sums["jobs"],
-        "survival": sums["survival"],
+        "jobs": {key: sums["businesses"][key] for key in ("operating", "jobs")},
+        "survival": {key: sums["businesses"][key] for key in ("businesses", "closures")},
         "loans": {
             "disbursed_count": loans["disbursed_count"],
             "disbursed_amount": _money(loans["disbursed_fen"]),
