@@ -59,7 +59,7 @@ from functools import partial
 from random import Random
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true, update
+from sqlalchemy import ColumnElement, func, or_, select, text, true, update
 
 from app.auth.models import User
 from app.auth.passwords import hash_password
@@ -538,6 +538,19 @@ class Timeline:
             event.action()
             if event.phase == SWEEP_PHASE and event.day == month_end(event.day):
                 db.session.commit()
+                analyze_loan_tables()
+
+
+LOAN_TABLES = ("loan", "loan_installment", "repayment", "repayment_allocation", "integrity_event")
+
+
+def analyze_loan_tables() -> None:
+    """Refresh the planner's statistics of the tables the loans fill. The seed analyzes
+    every table before this stage, when these are empty; PostgreSQL then plans the sweep's
+    per-loan subquery as a walk over every installment (measured: 6 s a sweep at 1,100
+    loans, where it takes milliseconds once analyzed), and autovacuum comes too late."""
+    for table in LOAN_TABLES:
+        db.session.execute(text(f"ANALYZE {table}"))
 
 
 @dataclass
