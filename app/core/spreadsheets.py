@@ -6,7 +6,7 @@ its own rules to the text. Exports escape cells a spreadsheet program would run 
 formula (OWASP "CSV injection") and are written row by row to a temporary file, so memory
 stays flat however many rows there are: openpyxl's write-only mode makes the workbook, and
 the rows' XML is written here (StreamedSheet), a few string joins a row instead of an
-element tree a cell (100,000 founders: 20 s in openpyxl's serialiser, about 2 s here).
+element tree a cell (20,000 rows: 4.1 s in openpyxl's serialiser, 0.7 s here).
 """
 
 from __future__ import annotations
