@@ -65,8 +65,11 @@ def refresh_lost_flags(founder_ids: Iterable[int] | None = None) -> int:
     if ids == []:
         return 0
     lost = _lost_since(ids)
-    # Already lost since an earlier day: that day stays (a third miss does not move it).
+    # One UPDATE over the founders flagged now or lost now (the lost founders are ranked
+    # once; flagging and clearing as two statements ranked them twice). Already lost since
+    # an earlier day: that day stays (a third miss does not move it).
     since = case(
+        (lost.c.founder_id.is_(None), None),
         (
             and_(
                 Founder.lost_to_follow_up_on.is_not(None),
@@ -76,27 +79,25 @@ def refresh_lost_flags(founder_ids: Iterable[int] | None = None) -> int:
         ),
         else_=lost.c.since,
     )
-    flagged = db.session.execute(
+    flags = (
+        select(Founder.id.label("founder_id"), since.label("since"))
+        .select_from(Founder)
+        .outerjoin(lost, lost.c.founder_id == Founder.id)
+        .where(or_(Founder.lost_to_follow_up_on.is_not(None), lost.c.founder_id.is_not(None)))
+    )
+    if ids is not None:
+        flags = flags.where(Founder.id.in_(ids))
+    flags = flags.subquery("flags")
+    changed = db.session.execute(
         update(Founder)
         .where(
-            Founder.id == lost.c.founder_id, Founder.lost_to_follow_up_on.is_distinct_from(since)
+            Founder.id == flags.c.founder_id,
+            Founder.lost_to_follow_up_on.is_distinct_from(flags.c.since),
         )
-        .values(lost_to_follow_up_on=since)
-        .execution_options(synchronize_session=False)
-    )
-    clearing = [
-        Founder.lost_to_follow_up_on.is_not(None),
-        Founder.id.not_in(select(lost.c.founder_id)),
-    ]
-    if ids is not None:
-        clearing.append(Founder.id.in_(ids))
-    cleared = db.session.execute(
-        update(Founder)
-        .where(*clearing)
-        .values(lost_to_follow_up_on=None)
+        .values(lost_to_follow_up_on=flags.c.since)
         .execution_options(synchronize_session=False)
     )
     for instance in list(db.session.identity_map.values()):
         if isinstance(instance, Founder):
             db.session.expire(instance, ["lost_to_follow_up_on", "updated_at"])
-    return (flagged.rowcount or 0) + (cleared.rowcount or 0)
+    return changed.rowcount or 0

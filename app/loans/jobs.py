@@ -104,30 +104,33 @@ def _take_subsidies(day: Any, in_sweep: Any) -> int:
 
 
 def _update_days_past_due(day: Any, in_sweep: Any, as_of: date) -> int:
+    """Days past due, bucket and swept_on of every loan in the sweep, in one UPDATE … FROM
+    a grouped read of the installments (a per-loan subquery, run twice for the bucket in
+    a second UPDATE, cost twice the statement at 100k founders)."""
     # Unpaid on the sweep's day: a catch-up run for a past day must not count payments
     # made after it, or a loan paid late would never have been past due (or defaulted).
     unpaid_that_day = and_(
+        LoanInstallment.loan_id == Loan.id,
         or_(LoanInstallment.paid_off_on.is_(None), LoanInstallment.paid_off_on > day),
         LoanInstallment.due_on < day,
     )
-    oldest_unpaid_due = (
-        select(func.min(LoanInstallment.due_on))
-        .where(LoanInstallment.loan_id == Loan.id, unpaid_that_day)
-        .scalar_subquery()
+    days = func.coalesce(days_between(day, func.min(LoanInstallment.due_on)), 0)
+    past_due = (
+        select(Loan.id.label("loan_id"), days.label("days"))
+        .select_from(Loan)
+        .outerjoin(LoanInstallment, unpaid_that_day)
+        .where(in_sweep)
+        .group_by(Loan.id)
+        .subquery()
     )
     result = db.session.execute(
         update(Loan)
-        .where(in_sweep)
+        .where(Loan.id == past_due.c.loan_id)
         .values(
-            days_past_due=func.coalesce(days_between(day, oldest_unpaid_due), 0),
+            days_past_due=past_due.c.days,
+            bucket=bucket_case(past_due.c.days),
             swept_on=as_of,
         )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.execute(
-        update(Loan)
-        .where(Loan.status.in_(SERVICED), Loan.swept_on == as_of)
-        .values(bucket=bucket_case(Loan.days_past_due))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0
