@@ -113,6 +113,7 @@ from app.loans.models import (
     Repayment,
 )
 from app.loans.policies import get_effective_policy
+from app.loans.rules import MAX_AMOUNT_EVER
 from app.loans.schedule import build_schedule
 from app.loans.servicing import LATE_GRACE_DAYS, timeliness_key
 from app.training.models import ENTREPRENEURSHIP_KINDS, Cohort, Course, Enrollment, TrainingResult
@@ -129,6 +130,8 @@ BULK_PROFILES = Weighted(
     [(profile, share) for profile, share in SHARES.items() if profile not in FUND_LOSSES]
     + [(P.ACTIVE, 1 - sum(share for p, share in SHARES.items() if p not in FUND_LOSSES))]
 )
+# The fund ledger takes at most MAX_AMOUNT_EVER in one entry.
+DEPOSIT_TRANCHE = MAX_AMOUNT_EVER
 BULK_DEPOSIT_NOTE = "财政追加注入创业担保贷款担保基金（扩大贷款规模）"
 
 
@@ -861,25 +864,31 @@ def _fund_bulk_loans(
     as_of: date,
     now: datetime,
 ) -> None:
-    """A second deposit into each fund, dated the day the funds were set up, enough for
-    leverage to allow the bulk loans it backs (as `demo.loans.fund_loans` sizes the first)."""
+    """More deposits into each fund, dated the day the funds were set up, enough for
+    leverage to allow the bulk loans it backs (as `demo.loans.fund_loans` sizes the first),
+    in tranches the fund ledger accepts (one entry is at most MAX_AMOUNT_EVER)."""
     opened_on = _working_day(as_of - timedelta(days=HISTORY_DAYS + FUND_LEAD_DAYS))
     for code in sorted(principal_by_fund):
         leverage = get_effective_policy(code).leverage
-        amount = _deposit_amount(principal_by_fund[code], leverage, 0)
+        left = _deposit_amount(principal_by_fund[code], leverage, 0)
         level = "市" if code == CITY_FUND_REGION else "省"
-        entry = fund.post_fund_entry(
-            admin,
-            code,
-            {
-                "date": opened_on,
-                "amount": amount,
-                "reference": f"CZ{opened_on:%Y%m%d}{code}B",
-                "note": level + "级" + BULK_DEPOSIT_NOTE,
-            },
-            as_of=opened_on,
-        )
-        entry.created_at = moment(opened_on, rng, now)
+        tranche = 0
+        while left > 0:
+            tranche += 1
+            amount = min(left, DEPOSIT_TRANCHE)
+            left -= amount
+            entry = fund.post_fund_entry(
+                admin,
+                code,
+                {
+                    "date": opened_on,
+                    "amount": amount,
+                    "reference": f"CZ{opened_on:%Y%m%d}{code}B{tranche}",
+                    "note": level + "级" + BULK_DEPOSIT_NOTE,
+                },
+                as_of=opened_on,
+            )
+            entry.created_at = moment(opened_on, rng, now)
 
 
 def _sweep(as_of: date) -> dict[str, int]:

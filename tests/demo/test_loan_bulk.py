@@ -6,6 +6,7 @@ run before the module's shared seed opens its long transaction: SQLite has one w
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import app.demo.seed as seed_module
 from app.auth.models import User
 from app.core.dates import month_end, today_in_china
 from app.core.db import utcnow
+from app.demo import loan_bulk
 from app.demo import loans as demo_loans
 from app.demo.businesses import region_infos
 from app.demo.loan_bulk import (
@@ -343,6 +345,8 @@ class Seeded:
 def seeded(app) -> Iterator[Seeded]:
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setattr(demo_loans, "MAX_LOANS", OPERATED)
+        # Small tranches, so this small seed deposits in several as a large one does.
+        monkeypatch.setattr(loan_bulk, "DEPOSIT_TRANCHE", Decimal(500_000))
         for _session in rolled_back_session(app):
             with app.app_context():
                 as_of = today_in_china()
@@ -426,7 +430,9 @@ def test_every_serviced_loan_was_swept_and_funds_allow_them(seeded):
     assert buckets["current"] > len(serviced) / 2
     assert sum(buckets[b] for b in ("1-30", "31-60", "61-90", "90+")) >= 3
     deposits = db.session.scalars(select(FundEntry.reference).where(FundEntry.kind == "deposit"))
-    assert any(reference.endswith("B") for reference in deposits)  # the bulk's own deposits
+    matches = [re.fullmatch(r"(CZ\d{14})B\d+", reference) for reference in deposits]
+    tranches = Counter(match.group(1) for match in matches if match)
+    assert max(tranches.values()) >= 2  # the bulk's own deposits, in tranches
     for code in {loan.fund_region_code for loan in serviced}:
         summary = fund.get_fund_summary(code)
         assert summary.guaranteed_outstanding <= summary.capacity
