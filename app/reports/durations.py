@@ -40,11 +40,16 @@ def business_durations_query(
     `jobs` (its head count then, when operating), so the KPIs read each business's
     observations once for both survival and jobs."""
     # A province code brings in its cities; a caller passing the cities as well is harmless.
-    in_regions = Business.region_code.in_(
-        select(Region.code).where(
-            or_(Region.code.in_(region_codes), Region.parent_code.in_(region_codes))
+    # Read as a list first: a literal IN list gives the planner the row count of the region
+    # (a subquery on region made it guess a few hundred businesses, and plan for that).
+    codes = list(
+        db.session.scalars(
+            select(Region.code).where(
+                or_(Region.code.in_(region_codes), Region.parent_code.in_(region_codes))
+            )
         )
     )
+    in_regions = Business.region_code.in_(codes)
     scope = [in_regions, Business.opened_on <= as_of]
     if start is not None:
         scope.append(Business.opened_on >= start)

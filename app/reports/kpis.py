@@ -54,7 +54,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, case, func, literal, or_, select
+from sqlalchemy import Select, case, func, literal, or_, select, text
 
 from app.core.sql import as_date
 from app.extensions import db
@@ -124,6 +124,7 @@ def compute_breakdown(
 def _grouped_figures(
     codes: list[str], window: Window, dimension: Dimension | None
 ) -> dict[Any, dict[str, Any]]:
+    _without_jit()
     sums = {
         "training": _sums(m.training_members(codes, window), window, dimension),
         "opening": _sums(m.opening_members(codes, window), window, dimension),
@@ -149,6 +150,17 @@ def _grouped_figures(
         }
         for key in keys
     }
+
+
+def _without_jit() -> None:
+    """PostgreSQL: no JIT compilation for the rest of this transaction (the request's).
+
+    The KPI statements are aggregates over up to a million rows that run in about a second;
+    their estimated cost is above jit_above_cost, so PostgreSQL compiles 60 to 140
+    expressions per statement, in each parallel worker: at 1M founders that took 0.2 to
+    1 s per statement, more than it saved (EXPLAIN ANALYZE, docs/performance.md)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
 
 
 def keyed(members: Select, window: Window, dimension: Dimension | None) -> Any:
