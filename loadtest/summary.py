@@ -45,9 +45,9 @@ def summarise(prefix: str, server_log: Path) -> dict[str, Any]:
     total = next(row for row in rows if row["Name"] == "Aggregated")
     failures = _read_csv(Path(f"{prefix}_failures.csv"))
     expected_file = Path(f"{prefix}_expected.json")
-    expected = (
-        json.loads(expected_file.read_text(encoding="utf-8")) if expected_file.exists() else {}
-    )
+    extra = json.loads(expected_file.read_text(encoding="utf-8")) if expected_file.exists() else {}
+    cpu_file = Path(prefix).with_name("server_cpu_seconds.txt")
+    cpu = float(cpu_file.read_text().strip()) if cpu_file.exists() else None
     log = server_log.read_text(encoding="utf-8", errors="replace") if server_log.exists() else ""
     return {
         "requests": int(total["Request Count"]),
@@ -59,7 +59,9 @@ def summarise(prefix: str, server_log: Path) -> dict[str, Any]:
         "max": _number(total["Max Response Time"]),
         "endpoints": sorted(endpoints, key=lambda row: -_number(row["95%"])),
         "failure_rows": failures,
-        "expected": expected,
+        "expected": extra.get("refusals", {}),
+        "users": extra.get("users", {}),
+        "server_cpu_seconds": cpu,
         "locked_in_log": log.count(LOCKED),
         "locked_in_failures": sum(
             int(row["Occurrences"]) for row in failures if LOCKED in row["Error"]
@@ -85,10 +87,13 @@ def render(summary: dict[str, Any], checks: list[tuple[str, bool]], label: str) 
     """The summary as markdown (it reads as plain text on a terminal too)."""
     lines = [f"## Load test{': ' + label if label else ''}", ""]
     lines += [
+        "- users: "
+        + (", ".join(f"{name}: {n}" for name, n in summary["users"].items()) or "unknown"),
         f"- requests: {summary['requests']:,}, failures: {summary['failures']:,}",
         f"- throughput: {summary['rps']:.1f} requests/s",
         f"- response time: median {summary['median']:.0f} ms, p95 {summary['p95']:.0f} ms, "
         f"p99 {summary['p99']:.0f} ms, max {summary['max']:.0f} ms",
+        _cpu_line(summary),
         "- expected refusals (not failures): "
         + (", ".join(f"{name}: {n}" for name, n in summary["expected"].items()) or "none"),
         f"- 'database is locked': {summary['locked_in_log']} in the server log, "
@@ -117,6 +122,17 @@ def render(summary: dict[str, Any], checks: list[tuple[str, bool]], label: str) 
             error = row["Error"].replace("|", "\\|")[:160]
             lines.append(f"| {row['Method']} {row['Name']}: {error} | {row['Occurrences']} |")
     return "\n".join(lines) + "\n"
+
+
+def _cpu_line(summary: dict[str, Any]) -> str:
+    cpu = summary["server_cpu_seconds"]
+    if cpu is None or not summary["requests"]:
+        return "- gunicorn workers' CPU: not measured"
+    per_request = 1000 * cpu / summary["requests"]
+    return (
+        f"- gunicorn workers' CPU: {cpu:.0f} s, {per_request:.1f} ms per request "
+        f"(so at most about {2000 / per_request:.0f} requests/s on 2 cores given to them alone)"
+    )
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
