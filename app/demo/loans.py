@@ -88,6 +88,12 @@ ZERO = Decimal("0.00")
 # hours of postings). Candidates are sampled from the trained founders, this many per loan.
 LOANS_PER_FOUNDER = 1 / 3
 MAX_LOANS = 2_000
+# Above this many founders the demo is for scale, not for clicking through: the operations
+# make only OPERATED_LOANS_AT_SCALE loans (every state and bucket is among them, see
+# FULL_VARIETY_LOANS) and the bulk path writes the rest. At a million founders each
+# operation works against large tables, and 2,000 of them took most of the seed's time.
+SCALE_DEMO_FOUNDERS = 50_000
+OPERATED_LOANS_AT_SCALE = 500
 CANDIDATES_PER_LOAN = 4
 # With fewer loans than this the rare states (compensated, written off, every bucket) are
 # only drawn by their shares; from this many on each state has at least one loan.
@@ -339,8 +345,10 @@ def _working_day_before(day: date) -> date:
 
 
 def loan_count(founder_count: int) -> int:
-    """How many loans the demo plans for `founder_count` founders (before the founders who
-    can borrow limit it)."""
+    """How many loans the demo makes through the operations for `founder_count` founders
+    (before the founders who can borrow limit it)."""
+    if founder_count > SCALE_DEMO_FOUNDERS:
+        return min(MAX_LOANS, OPERATED_LOANS_AT_SCALE)
     return min(MAX_LOANS, max(1, round(founder_count * LOANS_PER_FOUNDER)))
 
 

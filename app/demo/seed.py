@@ -208,6 +208,7 @@ def seed_demo_data(
             founder_count=founder_count,
             showcase_founder_id=showcase_id,
             demo_usernames=usernames,
+            progress=progress,
         )
         refresh_statistics()
     with summary.timed("follow-up history"):

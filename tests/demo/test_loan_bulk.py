@@ -331,7 +331,8 @@ def test_small_demos_keep_their_loans_and_large_ones_grow_to_a_fifth_of_the_foun
     assert bulk_loan_count(10_000) == 0
     assert total_loan_count(100_000) == 20_000
     assert total_loan_count(1_000_000) == 200_000
-    assert bulk_loan_count(1_000_000) == 200_000 - demo_loans.MAX_LOANS
+    assert bulk_loan_count(50_000) == 10_000 - demo_loans.MAX_LOANS
+    assert bulk_loan_count(1_000_000) == 200_000 - demo_loans.OPERATED_LOANS_AT_SCALE
 
 
 # One full seed with most loans in bulk, shared by the tests below ------------------------
