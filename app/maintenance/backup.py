@@ -177,6 +177,8 @@ def restore(file: Path, url: str, *, overwrite: bool = False) -> dict[str, Any]:
         _restore_postgres(file, parsed, manifest, overwrite=overwrite)
     engine = _engine(parsed)
     try:
+        if engine_name != "sqlite":
+            _refresh_statistics(engine)
         restored = make_manifest(engine)
     except Exception as error:
         raise BackupError(f"Restored, but reading the result back failed: {error}") from None
@@ -190,6 +192,16 @@ def restore(file: Path, url: str, *, overwrite: bool = False) -> dict[str, Any]:
         )
     logger.info("Restored %s into %s database %s", file, engine_name, parsed.database)
     return manifest
+
+
+def _refresh_statistics(engine: Engine) -> None:
+    """pg_restore brings the rows but not the planner's statistics (PostgreSQL 15): until
+    autovacuum gets to every table, large tables are planned as empty and the daily job and
+    reports pick nested loops (docs/performance.md, "Statistics after bulk loads"). A SQLite
+    copy carries its sqlite_stat1 table with it."""
+    with engine.connect() as connection:
+        connection.execute(text("ANALYZE"))
+        connection.commit()
 
 
 def manifest_path(file: Path) -> Path:
