@@ -180,7 +180,7 @@ def test_create_user_body_comes_from_the_form(document: dict[str, Any]) -> None:
         "minLength": 3,
         "maxLength": 64,
     }
-    assert properties["password"]["minLength"] == 10
+    assert properties["password"]["minLength"] == 12  # ASVS 2.1.1 (D49)
     assert properties["founder_id"]["type"] == "integer"
     assert properties["founder_id"]["minimum"] == 1
     assert properties["region_code"]["type"] == "string"

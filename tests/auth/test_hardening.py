@@ -204,7 +204,7 @@ def test_a_reset_password_must_be_changed_at_sign_in(app, client, login_as):
     assert "password" in api.get_json()["error"]
     refused = token_for(app.test_client(), name, "reset by the admin 2026")
     assert refused.status_code == 403
-    assert "password" in refused.get_json()["error"]
+    assert "修改密码" in refused.get_json()["error"]  # no Accept-Language: the default, Chinese
     changed = theirs.post(
         "/account/password",
         data={
