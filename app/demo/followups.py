@@ -38,6 +38,7 @@ from app.core.dates import add_months
 from app.core.db import utcnow
 from app.core.errors import DomainError
 from app.core.permissions import Role
+from app.demo.bulk import refresh_statistics
 from app.demo.businesses import region_infos
 from app.extensions import db
 from app.followups import operations
@@ -146,6 +147,10 @@ def write_followup_history(
             run = run_job("daily", day, trigger=RunTrigger.CATCH_UP, holder=HOLDER)
             if run.status != "succeeded":
                 logger.warning("demo daily job for %s failed: %s", day, run.error)
+            if day == first:
+                # The first run planned every task of its window and sent its reminders
+                # at once: let the planner see those tables before the next runs.
+                refresh_statistics()
             if day < as_of:
                 misuse_found = _work_the_queue(rng, day, desk, unreachable, misuse_found)
                 db.session.commit()

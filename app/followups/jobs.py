@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from sqlalchemy import text
+
 from app.extensions import db
 from app.followups import planning
 from app.followups.models import TaskKind
@@ -18,14 +20,32 @@ from app.followups.standing import refresh_lost_flags
 
 logger = logging.getLogger(__name__)
 
+# A planning run that adds this many tasks (a first run, a plan change, a large import)
+# refreshes the table's planner statistics before the next steps read it.
+MANY_NEW_TASKS = 10_000
+
 
 def plan_followups(as_of: date) -> dict[str, int]:
     """Make the tasks due within 14 days of `as_of` (and not yet missed): one INSERT per kind."""
     plans = get_plans()
     counts = {kind.value: planning.plan_tasks(kind, plans[kind], as_of) for kind in TaskKind}
     db.session.flush()
+    if sum(counts.values()) >= MANY_NEW_TASKS:
+        _refresh_task_statistics()
     logger.info("follow-up planning for %s: %s", as_of, counts)
     return counts
+
+
+def _refresh_task_statistics() -> None:
+    """On PostgreSQL, ANALYZE followup_task now rather than when autovacuum gets to it.
+
+    Measured at a million founders: right after the first run planned 300,000 tasks, the
+    next run's anti-join against followup_task was planned for an empty table (a nested
+    loop: 57 s for one kind instead of 0.07 s). ANALYZE samples the table, so it costs well
+    under a second whatever its size; SQLite's planner does not need it here.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("ANALYZE followup_task"))
 
 
 def reconcile_followups(as_of: date) -> dict[str, int]:

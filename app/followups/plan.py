@@ -119,6 +119,18 @@ def shift(anchor: date, offset: int, unit: PlanUnit | str) -> date:
     return add_months(anchor, offset)
 
 
+def longest_shift_days(offset: int, unit: PlanUnit | str) -> int:
+    """At most how many calendar days `shift(anchor, offset, unit)` lies after any anchor:
+    lets planning read only the subjects whose anchor can put a task in its window."""
+    unit = PlanUnit(unit)
+    if unit is PlanUnit.DAYS:
+        return offset
+    if unit is PlanUnit.WORKING_DAYS:
+        # Whole weeks are 7 days; the rest crosses at most one weekend.
+        return (offset // 5) * 7 + offset % 5 + 2
+    return offset * 31
+
+
 # SPEC §11's table.
 DEFAULT_PLANS: dict[TaskKind, KindPlan] = {
     TaskKind.INTAKE_CONTACT: KindPlan(PlanUnit.DAYS, (1,)),

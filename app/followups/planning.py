@@ -61,7 +61,7 @@ from app.followups.models import (
     TaskKind,
     TaskStatus,
 )
-from app.followups.plan import KindPlan
+from app.followups.plan import KindPlan, longest_shift_days
 from app.founders.models import Founder
 from app.incubation.models import Residency
 from app.loans.models import SERVICED_STATUSES, Loan
@@ -202,9 +202,29 @@ def shifted(anchor: Any, offset: Any, unit: PlanUnit | str) -> Any:
     return add_months(anchor, offset)
 
 
-def _due_rows(kind: TaskKind, plan: KindPlan, subject_id: int | None) -> Any:
-    """Every task the plan makes for the lasting subjects, with its due day."""
-    found = subjects(kind, subject_id).subquery("subjects")
+def _due_rows(
+    kind: TaskKind,
+    plan: KindPlan,
+    subject_id: int | None,
+    due_window: tuple[date, date] | None = None,
+) -> Any:
+    """Every task the plan makes for the lasting subjects, with its due day; with
+    `due_window` (first, last), only subjects whose anchor can put a task in it.
+
+    The window is a range on the anchor column (founder.registered_on, business.opened_on,
+    …), which its index serves: at a million founders the daily planning otherwise shifts
+    every founder's registration day to find the few hundred due this fortnight.
+    """
+    query = subjects(kind, subject_id)
+    if due_window is not None:
+        first, last = due_window
+        longest = max(longest_shift_days(offset, plan.unit) for _n, offset in plan.steps())
+        found = query.subquery("lasting")
+        query = select(found).where(
+            found.c.anchor >= as_date(first - timedelta(days=longest)),
+            found.c.anchor <= as_date(last),
+        )
+    found = query.subquery("subjects")
     steps = _steps(plan)
     return (
         select(
@@ -222,7 +242,9 @@ def _due_rows(kind: TaskKind, plan: KindPlan, subject_id: int | None) -> Any:
 # The three statements -------------------------------------------------------------------
 def plan_tasks(kind: TaskKind, plan: KindPlan, as_of: date, subject_id: int | None = None) -> int:
     """Insert the tasks of `kind` due in the window around `as_of` that do not exist yet."""
-    due = _due_rows(kind, plan, subject_id)
+    first_due = as_of - timedelta(days=MISSED_AFTER_DAYS - 1)
+    last_due = as_of + timedelta(days=PLAN_AHEAD_DAYS)
+    due = _due_rows(kind, plan, subject_id, (first_due, last_due))
     subject_type = SUBJECT_OF_KIND[kind].value
     existing = aliased(FollowupTask)
     now = literal(utcnow(), UTCDateTime())
@@ -319,7 +341,10 @@ def cancel_tasks(
     """Open tasks whose subject ended become cancelled, closed the day it ended; with
     `plan`, so do open tasks of sequences a shortened plan no longer has."""
     lasting = subjects(kind, subject_id).subquery("lasting")
-    gone = FollowupTask.subject_id.not_in(select(lasting.c.subject_id))
+    # NOT EXISTS, not NOT IN: PostgreSQL can only hash a NOT IN list that fits in work_mem;
+    # with a million founders it probes the whole list for every task (minutes, not ms).
+    # Subject ids are never NULL, so the two mean the same here.
+    gone = ~exists().where(lasting.c.subject_id == FollowupTask.subject_id)
     if plan is not None:
         gone = or_(gone, FollowupTask.sequence > plan.last_sequence)
     conditions = [

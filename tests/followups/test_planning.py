@@ -7,6 +7,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -14,7 +16,7 @@ from app.core.dates import add_months, add_working_days
 from app.extensions import db
 from app.followups import jobs
 from app.followups.models import FollowupPlan, FollowupTask, TaskKind
-from app.followups.plan import DEFAULT_PLANS, get_plans
+from app.followups.plan import DEFAULT_PLANS, PlanUnit, get_plans, longest_shift_days, shift
 from tests.businesses.factories import make_business
 from tests.factories import make_founder
 from tests.incubation.factories import make_base, make_residency
@@ -280,3 +282,16 @@ def test_loan_money_amount_is_irrelevant_to_planning() -> None:
     loan = make_loan(disbursed_on=date(2026, 5, 20), amount=Decimal("5000.00"))
     jobs.plan_followups(AS_OF)
     assert due_dates("loan_usage", loan.id) == {1: date(2026, 6, 20)}
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    anchor=st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)),
+    offset=st.integers(min_value=1, max_value=400),
+    unit=st.sampled_from(list(PlanUnit)),
+)
+def test_a_task_is_never_due_further_from_its_anchor_than_planning_reads(anchor, offset, unit):
+    """plan_tasks reads only subjects whose anchor lies within longest_shift_days before
+    the window: a bound that is too tight would silently leave tasks unplanned."""
+    due = shift(anchor, offset, unit)
+    assert anchor <= due <= anchor + timedelta(days=longest_shift_days(offset, unit))
