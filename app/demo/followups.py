@@ -184,19 +184,22 @@ def _quiet(label: str, length: int) -> Iterator[Any]:
 def _work_the_queue(
     rng: Random, day: date, desk: FollowupDesk, unreachable: set[int], misuse_found: bool
 ) -> bool:
-    open_tasks = db.session.scalars(
-        select(FollowupTask)
+    # Plain rows, not task objects: a million-founder demo has hundreds of thousands open,
+    # and every completion walks the session's identity map. Only worked tasks are loaded.
+    open_tasks = db.session.execute(
+        select(FollowupTask.id, FollowupTask.due_on)
         .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_on <= day)
         .order_by(FollowupTask.due_on, FollowupTask.id)
     ).all()
     worked = 0
-    for task in open_tasks:
-        chance = WORK_ON_DUE_DAY if task.due_on == day else WORK_LATER
+    for task_id, due_on in open_tasks:
+        chance = WORK_ON_DUE_DAY if due_on == day else WORK_LATER
         if rng.random() >= chance:
             continue
         if worked == MAX_WORKED_PER_DAY:
             break
         worked += 1
+        task = db.session.get(FollowupTask, task_id)
         if task.founder_id not in unreachable and rng.random() < UNREACHABLE_SHARE:
             unreachable.add(task.founder_id)
         worker = desk.worker_for(task)
