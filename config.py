@@ -86,6 +86,14 @@ class BaseConfig:
     # narrows a founder's number down, so they are audited and capped.
     ID_SEARCH_HOURLY_LIMIT = _env_int("ID_SEARCH_HOURLY_LIMIT", 20)
 
+    # The region figures of the dashboard, its charts, the targets' progress and the
+    # library's outcomes, memoised per process (D51); the API, lists and exports stay live.
+    # CACHE_TYPE "FileSystemCache" with CACHE_DIR shares them between gunicorn workers.
+    CACHE_TYPE = os.environ.get("CACHE_TYPE", "SimpleCache")
+    CACHE_DIR = os.environ.get("CACHE_DIR")
+    CACHE_DEFAULT_TIMEOUT = _env_int("PAGE_FIGURES_SECONDS", 300)
+    CACHE_THRESHOLD = 2000
+
     API_TOKEN_HOURS = _env_int("API_TOKEN_HOURS", 12)
     # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     # (0: none). Login throttling counts per client address, so set it behind a proxy.
@@ -148,6 +156,9 @@ class TestingConfig(BaseConfig):
     ARGON2_TIME_COST = 1
     ARGON2_MEMORY_COST_KIB = 1024
     LOGIN_LOCK_BASE_SECONDS = 30
+    # Tests change data and read the figures at once; tests of the memo turn it on.
+    CACHE_TYPE = "NullCache"
+    CACHE_NO_NULL_WARNING = True
 
     @classmethod
     def finalise(cls, config: dict) -> None:

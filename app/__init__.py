@@ -60,7 +60,7 @@ def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions from app.extensions."""
     from pathlib import Path
 
-    from app.extensions import babel, bootstrap, csrf, db, login_manager, migrate
+    from app.extensions import babel, bootstrap, cache, csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"))
@@ -71,6 +71,7 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(Path(app.root_path) / "translations"),
     )
     bootstrap.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     app.json.ensure_ascii = False  # API answers show Chinese as Chinese, not \u escapes
 

@@ -68,8 +68,8 @@ FOLLOWUP_KINDS = ("intake_contact", "post_training", "business", "loan_usage")
 # written out when the test stops.
 EXPECTED_REFUSALS: Counter[str] = Counter()
 USERS_STARTED: Counter[str] = Counter()
-# LOADTEST_STAFF_PAGES=lists: staff skip the two pages that compute KPIs live on every view
-# (the dashboard with its charts, and the library with its projects' outcomes) and open a
+# LOADTEST_STAFF_PAGES=lists: staff skip the two pages that compute KPIs (memoised for five
+# minutes per worker, D51: the dashboard with its charts, the library with its outcomes) and open a
 # founder list instead, to measure the rest of the app apart from them.
 LISTS_ONLY = os.environ.get("LOADTEST_STAFF_PAGES", "all") == "lists"
 

@@ -19,7 +19,8 @@ operating businesses and their jobs, and the 6-month opening rate of trained fou
 A business counts under the project it names; a business that names none, and a
 founder, count under the project the founder first adopted by then, else the project of
 the founder's first business that names one. Adopters are counted here (adoptions by
-then). Each figure counts the viewer's area (see `counted_region`).
+then). Each figure counts the viewer's area (see `counted_region`). The breakdowns behind
+them are memoised for a few minutes (`reports.page_figures`, D51); adopters are live.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ from app.founders.models import Founder
 from app.library.models import LibraryAdoption, LibraryProject, ProjectLevel, ProjectStatus
 from app.regions.models import RegionLevel
 from app.regions.queries import get_region
-from app.reports.dimensions import Dimension
-from app.reports.kpis import group_breakdown, region_codes, survival_breakdown
+from app.reports.kpis import region_codes
+from app.reports.page_figures import library_outcome_breakdowns
 
 SORTS = ("newest", "investment", "outcome")
 PUBLISHED = LibraryProject.status == ProjectStatus.PUBLISHED
@@ -248,9 +249,8 @@ def project_outcomes(
         return {}
     as_of = as_of or today_in_china()
     region = counted_region(user)
-    jobs = group_breakdown("jobs", region, as_of, Dimension.LIBRARY_ITEM)
-    opening = group_breakdown("opening", region, as_of, Dimension.LIBRARY_ITEM)
-    survival = survival_breakdown(region, as_of, Dimension.LIBRARY_ITEM)
+    breakdowns = library_outcome_breakdowns(region, as_of)  # memoised for minutes (D51)
+    jobs, opening, survival = breakdowns["jobs"], breakdowns["opening"], breakdowns["survival"]
     adopters = _adopter_counts_in(ids, region, as_of)
     outcomes = {}
     for project_id in ids:

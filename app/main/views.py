@@ -22,6 +22,7 @@ from app.regions.queries import region_choices_in_scope
 from app.reports.dashboard import build_dashboard
 from app.reports.dashboard_charts import CHART_TITLES
 from app.reports.forms import DashboardForm
+from app.reports.page_figures import year_actuals
 from app.reports.queries import default_region_code, region_in_scope
 from app.targets.progress import target_progress
 
@@ -50,7 +51,10 @@ def dashboard() -> Any:
         data = build_dashboard(
             form.region_code.data, as_of, form["from"].data, form.to.data, form.chosen_breakdown
         )
-        progress = target_progress(form.region_code.data, as_of.year, as_of)
+        region_code = form.region_code.data
+        progress = target_progress(
+            region_code, as_of.year, as_of, year_actuals(region_code, as_of.year, as_of)
+        )
     return render_template(
         "main/dashboard.html",
         form=form,

@@ -10,7 +10,7 @@ Every outcome figure carries the follow-up response rate behind it (SPEC §11).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -18,12 +18,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.core.numbers import percent_text
 from app.reports.dimensions import Dimension
-from app.reports.kpis import (
-    compute_breakdown,
-    compute_kpis,
-    compute_reemployment,
-    region_codes,
-)
+from app.reports.kpis import region_codes
+from app.reports.page_figures import dashboard_figures
 
 AMBER_WITHIN = Decimal("0.9")
 
@@ -72,6 +68,7 @@ class DashboardData:
     indicators: list[PolicyIndicator]
     breakdown_by: Dimension
     breakdown: list[dict[str, Any]]
+    computed_at: datetime  # the figures are memoised for minutes (reports.page_figures)
 
 
 def policy_indicators(kpis: dict[str, Any], reemployment: dict[str, Any]) -> list[PolicyIndicator]:
@@ -151,18 +148,19 @@ def build_dashboard(
     end: date | None = None,
     breakdown_by: Dimension | None = None,
 ) -> DashboardData:
-    """Gather the dashboard's figures for the region as of `as_of` (period optional)."""
-    kpis = compute_kpis(region_code, as_of, start, end)
-    reemployment = compute_reemployment(region_code, as_of, start, end)
+    """Gather the dashboard's figures for the region as of `as_of` (period optional),
+    computed at most a few minutes ago (reports.page_figures)."""
     breakdown_by = breakdown_by or default_breakdown(region_code)
+    figures = dashboard_figures(region_code, as_of, start, end, breakdown_by)
     return DashboardData(
         region_code=region_code,
         as_of=as_of,
         start=start,
         end=end,
-        kpis=kpis,
-        reemployment=reemployment,
-        indicators=policy_indicators(kpis, reemployment),
+        kpis=figures["kpis"],
+        reemployment=figures["reemployment"],
+        indicators=policy_indicators(figures["kpis"], figures["reemployment"]),
         breakdown_by=breakdown_by,
-        breakdown=compute_breakdown(region_code, as_of, breakdown_by, start, end),
+        breakdown=figures["breakdown"],
+        computed_at=figures["computed_at"],
     )

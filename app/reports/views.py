@@ -14,6 +14,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -26,7 +27,7 @@ from app.core.permissions import Permission, Role, has_permission, permission_re
 from app.core.spreadsheets import open_binary
 from app.extensions import db
 from app.reports import operations
-from app.reports.dashboard_charts import CHART_TITLES, render_chart
+from app.reports.dashboard_charts import CHART_TITLES
 from app.reports.dimensions import DIMENSION_LABELS, Dimension
 from app.reports.export import XLSX_MIMETYPE, export_figure_list, export_filename
 from app.reports.forms import FigureListForm, KpiQueryForm, StatisticsForm
@@ -41,6 +42,7 @@ from app.reports.lists import (
     figure_rows_stmt,
     may_list,
 )
+from app.reports.page_figures import chart_svg
 from app.reports.queries import default_region_code, region_in_scope, region_name
 from app.reports.statistics import build_statistics_workbook, statistics_filename
 
@@ -183,7 +185,9 @@ def chart(name: str) -> Any:
     if not region_in_scope(current_user, form.region_code.data):
         abort(404)
     as_of = form.as_of.data or today_in_china()
-    svg = render_chart(name, form.region_code.data, as_of, form["from"].data, form.to.data)
+    svg = chart_svg(
+        name, form.region_code.data, as_of, form["from"].data, form.to.data, str(get_locale())
+    )
     response = make_response(str(svg))
     response.mimetype = "image/svg+xml"
     # The figures move at most once a day; a reload within minutes need not redraw.

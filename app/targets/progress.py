@@ -153,12 +153,17 @@ def _lines(
     return lines
 
 
-def target_progress(region_code: str, year: int, as_of: date) -> list[TargetProgress]:
+def target_progress(
+    region_code: str, year: int, as_of: date, actuals: Actuals | None = None
+) -> list[TargetProgress]:
     """The five figures of a region's year as of `as_of`: target, actual, progress,
-    expected share and status (see the module docstring)."""
+    expected share and status (see the module docstring). `actuals` are `actuals_of`'s,
+    when the caller has them already (the dashboard's are memoised)."""
     row = get_targets(year, region_code)
     targets = row.values() if row is not None else dict.fromkeys(TARGET_FIELDS)
-    return _lines(targets, actuals_of(region_code, year, as_of), expected_share(year, as_of))
+    if actuals is None:
+        actuals = actuals_of(region_code, year, as_of)
+    return _lines(targets, actuals, expected_share(year, as_of))
 
 
 def split_actuals(
