@@ -1380,6 +1380,7 @@ def write_loans(
     }
     # Imported here: the bulk path builds on this module's planner and loans.
     from app.demo.loan_bulk import bulk_loan_count, write_bulk_loans
+    from app.loans.borrowers import refresh_borrowers
 
     wanted_in_bulk = bulk_loan_count(founder_count)
     if wanted_in_bulk > 0:
@@ -1399,6 +1400,7 @@ def write_loans(
         for key in ("loans", "repayments", "guarantors"):
             counts[key] += bulk[key]
         counts["bulk_loans"] = bulk["loans"]
+        refresh_borrowers()  # the rows were written without the disbursement operation
         counts["loan_officer_accounts"] = len(desk.added)
         _date_the_officers(rng, desk.added[added_before:], as_of=as_of, now=now)
         db.session.commit()

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -61,7 +62,8 @@ class Founder(Base):
     __tablename__ = "founder"
     # The last four characters would complete a masked number in the audit log; the
     # lost-to-follow-up flag is derived by the follow-up job, not a change anyone makes.
-    __audit_exclude__ = ("id_number_last4", "lost_to_follow_up_on")
+    # borrower_since follows the loans (set when the bank pays one out), like the flag.
+    __audit_exclude__ = ("id_number_last4", "lost_to_follow_up_on", "borrower_since")
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(50))
@@ -79,6 +81,11 @@ class Founder(Base):
     # Set by the follow-up job when two consecutive follow-ups were missed (SPEC §11);
     # cleared when the founder is reached again. The day the second one was missed.
     lost_to_follow_up_on: Mapped[date | None] = mapped_column(Date)
+    # The day the bank paid out the founder's first loan (D33's "has had a loan"), set by
+    # `loans.operations.disburse_loan`; `flask loans reconcile` checks it against the loans.
+    # Kept here so the register's "has a loan" filter walks an index of borrowers instead
+    # of probing the loans of every founder it passes (D52).
+    borrower_since: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # Who registered whom is in the audit log; a column here would make founder and
@@ -99,6 +106,22 @@ class Founder(Base):
         Index("ix_founder_name", "name"),
         Index("ix_founder_target_group", "target_group", "region_code"),
         Index("ix_founder_lost", "lost_to_follow_up_on"),
+        # "Has a loan", newest first, in the whole scope or one region (D52).
+        Index(
+            "ix_founder_borrowers",
+            "registered_on",
+            "id",
+            sqlite_where=text("borrower_since IS NOT NULL"),
+            postgresql_where=text("borrower_since IS NOT NULL"),
+        ),
+        Index(
+            "ix_founder_region_borrowers",
+            "region_code",
+            "registered_on",
+            "id",
+            sqlite_where=text("borrower_since IS NOT NULL"),
+            postgresql_where=text("borrower_since IS NOT NULL"),
+        ),
     )
 
     @property

@@ -18,7 +18,6 @@ from app.core.pagination import MAX_PER_PAGE, PageRequest
 from app.core.permissions import scoped
 from app.extensions import db
 from app.founders.models import Founder, FounderImport
-from app.loans.models import Loan
 from app.training.queries import training_status_clause
 
 DIGITS = re.compile(r"[0-9]+")
@@ -28,11 +27,6 @@ PHONE_LENGTH = 11
 # COUNT over a province's million founders costs 0.4 s a view; beyond the look-ahead the
 # page says "more than N" and links the pages it knows of.
 COUNT_AHEAD_PAGES = 10
-# The fund lends to a small share of founders, long after most registered: walking the
-# register newest first and probing each founder for a loan passes every founder registered
-# since the newest borrower (460,000 index rows, 0.6 s, at 1M founders of the demo data).
-# Up to this many paid-out loans the "has a loan" list reads their founders' ids first.
-FEW_PAID_OUT_LOANS = 10_000
 
 
 @dataclass(frozen=True)
@@ -92,38 +86,16 @@ def list_founders_stmt(user: Any, filters: FounderFilters = FounderFilters()) ->
     if filters.has_business:
         owns = select(Business.id).where(Business.founder_id == Founder.id).exists()
         stmt = stmt.where(owns if filters.has_business == "yes" else ~owns)
-    borrowers = _few_borrowers() if filters.has_loan == "yes" else None
-    if borrowers is not None:
-        stmt = stmt.where(Founder.id.in_(borrowers))
-    elif filters.has_loan:
-        # A loan the bank paid out, whatever became of it since (D33).
-        borrowed = (
-            select(Loan.id)
-            .where(Loan.founder_id == Founder.id, Loan.disbursed_on.is_not(None))
-            .exists()
-        )
+    if filters.has_loan:
+        # A loan the bank paid out, whatever became of it since (D33), kept on the founder
+        # with partial indexes of borrowers by registration (D52).
+        borrowed = Founder.borrower_since.is_not(None)
         stmt = stmt.where(borrowed if filters.has_loan == "yes" else ~borrowed)
     if filters.registered_from:
         stmt = stmt.where(Founder.registered_on >= filters.registered_from)
     if filters.registered_to:
         stmt = stmt.where(Founder.registered_on <= filters.registered_to)
-    newest_first = Founder.registered_on
-    if borrowers is not None:
-        # The same order through an expression no index provides, so the planner fetches
-        # the few borrowers by id and sorts them instead of walking the date index.
-        newest_first = func.coalesce(Founder.registered_on, Founder.registered_on)
-    return stmt.order_by(newest_first.desc(), Founder.id.desc())
-
-
-def _few_borrowers() -> list[int] | None:
-    """The ids of founders with a paid-out loan (D33), or None when there are more than
-    `FEW_PAID_OUT_LOANS` of those loans (the filter is then an EXISTS on the walk)."""
-    founder_ids = db.session.scalars(
-        select(Loan.founder_id).where(Loan.disbursed_on.is_not(None)).limit(FEW_PAID_OUT_LOANS + 1)
-    ).all()
-    if len(founder_ids) > FEW_PAID_OUT_LOANS:
-        return None
-    return sorted(set(founder_ids))
+    return stmt.order_by(Founder.registered_on.desc(), Founder.id.desc())
 
 
 class CountedAheadPagination(SelectPagination):

@@ -39,6 +39,7 @@ from app.extensions import db
 from app.founders.models import Founder, mask_id_number
 from app.integrity.queries import get_integrity_standing
 from app.loans import fund
+from app.loans.borrowers import mark_borrower
 from app.loans.lifecycle import LoanAction, move, status_label
 from app.loans.models import (
     LIVE_STATUSES,
@@ -413,6 +414,7 @@ def disburse_loan(actor: Any, loan_id: int, values: dict[str, Any], *, as_of: da
     loan.fund_region_code = fund.check_leverage(loan.region_code, loan.amount)
     loan.disbursed_on, loan.bank_reference = disbursed_on, reference
     loan.outstanding_principal = loan.amount
+    mark_borrower(loan.founder_id, disbursed_on)
     for line in build_schedule(
         principal=loan.amount,
         term_months=loan.term_months,

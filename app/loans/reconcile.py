@@ -1,6 +1,6 @@
 """Reconciliation: does every loan's stored servicing state match its postings? (issue 9)
 
-A read-only check, set-based: four statements whatever the number of loans (one per level
+A read-only check, set-based: five statements whatever the number of loans (one per level
 — repayments, installments, loans with their fund entries — and one count), never a loop
 over loans. Every expected value is derived from the postings — the repayment entries,
 the allocations of the live payments, the schedule, the loan's terms, the fund entries —
@@ -30,7 +30,9 @@ The rules are those of D33 (docs/decisions.md) and `loans.allocation`/`loans.ser
   recovered amount and never more than the compensation, `recovered` exactly when all of
   it came back, every entry in the fund that backs the loan;
 - nothing is dated after `as_of` (the day the check is made for), and no payment before
-  the disbursement.
+  the disbursement;
+- a disbursed loan's founder is a borrower since the first disbursement of any of their
+  loans (`founder.borrower_since`, D52).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ from sqlalchemy.orm import aliased
 from app.core.db import Money
 from app.core.sql import as_date
 from app.extensions import db
+from app.founders.models import Founder
+from app.loans.borrowers import first_disbursements
 from app.loans.models import (
     Allocation,
     EntryKind,
@@ -107,6 +111,7 @@ CHECKS: tuple[tuple[str, str, str], ...] = (
     ("compensation", ALL_LOANS, "compensated amount, day and status = the fund's entry"),
     ("recovery", ALL_LOANS, "recovered amount = entries, within compensation"),
     ("fund_entry", ALL_LOANS, "entries in the loan's fund, dated by as_of"),
+    ("borrower_since", DISBURSED_LOANS, "the founder's borrower_since = first disbursement"),
 )
 
 
@@ -716,6 +721,26 @@ def _date_range(start: date | None, end: date) -> str:
     return f"{start.isoformat() if start else '?'} to {end.isoformat()}"
 
 
+def borrower_differences(scope: LoanScope) -> list[Difference]:
+    """Disbursed loans whose founder's `borrower_since` is not the first day any loan of
+    theirs was paid out (D52)."""
+    first = first_disbursements()
+    rows = db.session.execute(
+        select(Loan.id, first.c.first_paid_out_on, Founder.borrower_since)
+        .join(Founder, Founder.id == Loan.founder_id)
+        .join(first, first.c.founder_id == Loan.founder_id)
+        .where(
+            scope(Loan.id),
+            Loan.disbursed_on.is_not(None),
+            Founder.borrower_since.is_distinct_from(first.c.first_paid_out_on),
+        )
+    )
+    return [
+        Difference(loan_id, "borrower_since", "founder borrower_since", expected, found)
+        for loan_id, expected, found in rows
+    ]
+
+
 def count_loans(scope: LoanScope) -> dict[str, int]:
     """The loans in scope, and those disbursed (the populations of the checks)."""
     row = db.session.execute(
@@ -736,6 +761,7 @@ def reconcile_loans(*, as_of: date, region_codes: Iterable[str] | None = None) -
         *repayment_differences(scope, as_of),
         *installment_differences(scope),
         *loan_differences(scope, as_of),
+        *borrower_differences(scope),
     ]
     order = {name: i for i, (name, _population, _description) in enumerate(CHECKS)}
     differences.sort(key=lambda d: (d.loan_id, order[d.check], d.subject))

@@ -1,6 +1,5 @@
-"""The register page's two shortcuts for a million founders: a total counted only a few pages
-ahead, and the "has a loan" filter reading the few borrowers' ids first. Each must show the
-same founders as the plain query."""
+"""The register page at a million founders: a total counted only a few pages ahead (the
+"has a loan" filter's index of borrowers is tested in tests/loans/test_borrowers.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +10,7 @@ import pytest
 
 from app.extensions import db
 from app.founders import queries
-from app.founders.queries import FounderFilters, list_founders_stmt
-from tests.factories import make_founder, make_user
-from tests.loans.factories import make_loan, make_trained_founder
+from tests.factories import make_founder
 
 EN = {"Accept-Language": "en"}
 
@@ -48,24 +45,3 @@ def test_beyond_the_look_ahead_the_page_says_more_than(
     third = client.get("/founders?per_page=2&page=3", headers=EN).get_data(as_text=True)
     assert total_text(third) == "7 in total"
     assert "page=4" in third
-
-
-@pytest.fixture
-def borrowers(db_session):
-    paid = [make_loan().founder.id for _ in range(3)]
-    make_loan(status="submitted")  # applied, never paid out
-    make_trained_founder()
-    db.session.commit()
-    return paid
-
-
-@pytest.mark.parametrize("few", [10_000, 0], ids=["ids first", "exists on the walk"])
-def test_both_has_loan_plans_list_the_same_founders_in_order(borrowers, few, monkeypatch):
-    monkeypatch.setattr(queries, "FEW_PAID_OUT_LOANS", few)
-    staff = make_user(role="staff", region_code="460100")
-    listed = [
-        f.id for f in db.session.scalars(list_founders_stmt(staff, FounderFilters(has_loan="yes")))
-    ]
-    everyone = [f.id for f in db.session.scalars(list_founders_stmt(staff, FounderFilters()))]
-    assert listed == [founder_id for founder_id in everyone if founder_id in borrowers]
-    assert sorted(listed) == sorted(borrowers)
