@@ -108,6 +108,13 @@ def compute_breakdown(
     label, the rows without a value last. Groups a value does not
     reach hold zero counts and null rates."""
     figures = _grouped_figures(region_codes(region_code), Window(as_of, start, end), dimension)
+    return _breakdown_rows(figures, dimension)
+
+
+def _breakdown_rows(
+    figures: dict[Any, dict[str, Any]], dimension: Dimension
+) -> list[dict[str, Any]]:
+    """The breakdown's entries in the page's order (see `compute_breakdown`)."""
     labels = key_labels(dimension, figures)
     rows = [{"key": key, "label": labels[key], **values} for key, values in figures.items()]
     by_key = dimension in (Dimension.REGION, Dimension.MONTH)
@@ -121,9 +128,49 @@ def compute_breakdown(
     )
 
 
+def compute_kpis_and_region_breakdown(
+    region_code: str, as_of: date, start: date | None = None, end: date | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """`compute_kpis` of the region and `compute_breakdown` of it by region, from one pass.
+
+    Every record has exactly one region, so the region's sums are the sums of its rows by
+    region, and its Kaplan–Meier counts theirs together: the statistics table and the
+    monthly snapshot, which need both, read the province's tables once instead of twice."""
+    codes, window = region_codes(region_code), Window(as_of, start, end)
+    sums, outcomes = _grouped_sums(codes, window, Dimension.REGION)
+    total_sums = {group: {None: _added(by_key.values())} for group, by_key in sums.items()}
+    total_outcomes = {None: [row for rows in outcomes.values() for row in rows]}
+    total = _figures_from(total_sums, total_outcomes, window, None)[None]
+    rows = _breakdown_rows(
+        _figures_from(sums, outcomes, window, Dimension.REGION), Dimension.REGION
+    )
+    return {"region_code": region_code, "as_of": as_of.isoformat(), **total}, rows
+
+
+def _added(partial_sums: Any) -> dict[str, int]:
+    added: dict[str, int] = {}
+    for sums in partial_sums:
+        for name, value in sums.items():
+            added[name] = added.get(name, 0) + value
+    return added
+
+
 def _grouped_figures(
     codes: list[str], window: Window, dimension: Dimension | None
 ) -> dict[Any, dict[str, Any]]:
+    sums, outcomes = _grouped_sums(codes, window, dimension)
+    return _figures_from(sums, outcomes, window, dimension)
+
+
+OutcomeCounts = dict[Any, list[tuple[Any, ...]]]
+
+
+def _grouped_sums(
+    codes: list[str], window: Window, dimension: Dimension | None
+) -> tuple[dict[str, dict[Any, dict[str, int]]], OutcomeCounts]:
+    """What the figures are made of, per dimension value: each group's sums, and the
+    businesses counted by (duration, closed, a year old) with their operating and jobs
+    sums (`_outcome_counts`)."""
     _without_jit()
     sums = {
         "training": _sums(m.training_members(codes, window), window, dimension),
@@ -133,8 +180,17 @@ def _grouped_figures(
         "followups": _sums(m.followup_members(codes, window), window, dimension),
         "lost": _sums(m.lost_members(codes, window), window, dimension),
     }
-    survival, sums["jobs"] = _business_outcomes(codes, window, dimension)
-    keys = set(survival).union(*(set(by_key) for by_key in sums.values()))
+    return sums, _outcome_counts(codes, window, dimension)
+
+
+def _figures_from(
+    sums: dict[str, dict[Any, dict[str, int]]],
+    outcomes: OutcomeCounts,
+    window: Window,
+    dimension: Dimension | None,
+) -> dict[Any, dict[str, Any]]:
+    survival, jobs = _outcomes_from(outcomes, window.as_of)
+    keys = set(survival).union(*(set(by_key) for by_key in sums.values()), set(jobs))
     if dimension is None:
         keys = {None}
     return {
@@ -142,7 +198,7 @@ def _grouped_figures(
             "training": training_figures(sums["training"].get(key, {})),
             "opening": opening_figures(sums["opening"].get(key, {})),
             "survival": survival.get(key) or _no_survival(window.as_of),
-            "jobs": jobs_figures(sums["jobs"].get(key, {})),
+            "jobs": jobs_figures(jobs.get(key, {})),
             "loans": loan_figures(sums["loans"].get(key, {}), sums["installments"].get(key, {})),
             "followups": followup_figures(
                 sums["followups"].get(key, {}), sums["lost"].get(key, {})
@@ -197,7 +253,12 @@ _NOT_SUMMED = {KEY, "region_code", "entry_on", "opened_on", "duration_days"}
 def _business_outcomes(
     codes: list[str], window: Window, dimension: Dimension | None
 ) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
-    """Survival figures and jobs sums per dimension value, from one statement.
+    """Survival figures and jobs sums per dimension value, from one statement."""
+    return _outcomes_from(_outcome_counts(codes, window, dimension), window.as_of)
+
+
+def _outcome_counts(codes: list[str], window: Window, dimension: Dimension | None) -> OutcomeCounts:
+    """The businesses of the survival and jobs figures per dimension value, counted.
 
     The businesses of the survival and jobs figures are the same rows, and both need each
     business's latest observation by D: one read of the observations serves both. The
@@ -219,13 +280,22 @@ def _business_outcomes(
             func.coalesce(func.sum(source.c.jobs), 0),
         ).group_by(key, source.c.duration_days, source.c.is_closed, old_enough)
     ).all()
-    grouped: dict[Any, list[tuple[Any, ...]]] = {}
+    grouped: OutcomeCounts = {}
     for row in rows:
         grouped.setdefault(row[0], []).append(tuple(row[1:]))
+    return grouped
+
+
+def _outcomes_from(
+    grouped: OutcomeCounts, as_of: date
+) -> tuple[dict[Any, dict[str, Any]], dict[Any, dict[str, int]]]:
+    """Kaplan–Meier figures and jobs sums per dimension value from the counted rows."""
     survival, jobs = {}, {}
     for value, counted in grouped.items():
+        if not counted:
+            continue
         days, closed, old, count, operating, employed = zip(*counted, strict=True)
-        survival[value] = survival_from_counts(days, closed, old, count, window.as_of)
+        survival[value] = survival_from_counts(days, closed, old, count, as_of)
         jobs[value] = {
             "rows": sum(int(n) for n in count),
             "operating": sum(int(n) for n in operating),
@@ -252,6 +322,18 @@ def survival_breakdown(
 ) -> dict[Any, dict[str, Any]]:
     """The survival figures alone, by a dimension (None: one entry for the whole region)."""
     return _survival_by_key(region_codes(region_code), Window(as_of, start, end), dimension)
+
+
+def survival_by_region_and_total(
+    region_code: str, as_of: date, start: date | None = None, end: date | None = None
+) -> tuple[dict[Any, dict[str, Any]], dict[str, Any]]:
+    """`survival_breakdown` by region and for the whole region, from one read."""
+    window = Window(as_of, start, end)
+    outcomes = _outcome_counts(region_codes(region_code), window, Dimension.REGION)
+    by_region = _outcomes_from(outcomes, as_of)[0]
+    everything = {None: [row for rows in outcomes.values() for row in rows]}
+    total = _outcomes_from(everything, as_of)[0].get(None) or _no_survival(as_of)
+    return by_region, total
 
 
 def empty_figures(as_of: date) -> dict[str, Any]:

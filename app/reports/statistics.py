@@ -4,9 +4,10 @@ One row per child region (a province's cities, in code order; the province's own
 when it keeps any, as a "province level" row before them; a city has just its own row)
 and a total row, in the layout staff hand in at the reporting deadlines: a title row, a
 two-level header (groups merged over their columns) and the figures. Every figure comes
-from the KPI engine: the rows from `compute_breakdown` by region, the total from
-`compute_kpis` of the region itself (so a province's rates are over all its records, never
-averaged from the rows). Targets and their progress follow `app.targets.progress`: the
+from the KPI engine: the rows as `compute_breakdown` by region gives them, the total as
+`compute_kpis` of the region itself gives it (so a province's rates are over all its
+records, never averaged from the rows), both from one pass
+(`compute_kpis_and_region_breakdown`). Targets and their progress follow `app.targets.progress`: the
 actual of each target figure is the same KPI figure, and the progress is actual / target
 rounded like every rate (None without a target, or with a target of 0).
 
@@ -37,13 +38,11 @@ from app.core.errors import NotFound, ValidationFailed
 from app.core.spreadsheets import escape_formula, workbook_bytes
 from app.extensions import db
 from app.regions.models import Region
-from app.reports.dimensions import Dimension
 from app.reports.kpis import (
-    compute_breakdown,
-    compute_kpis,
+    compute_kpis_and_region_breakdown,
     empty_figures,
     rate,
-    survival_breakdown,
+    survival_by_region_and_total,
 )
 from app.targets.models import MONEY_FIELDS
 from app.targets.queries import SplitRow, list_split
@@ -179,21 +178,19 @@ def statistics_frame(region_code: str, year: int, as_of: date) -> pd.DataFrame:
     if not split or split[0].region.code != region_code:
         raise NotFound(_("Unknown region."))
     own, cities = split[0], split[1:]
-    breakdown = {
-        entry["key"]: entry
-        for entry in compute_breakdown(region_code, as_of, Dimension.REGION, start, end)
-    }
-    total = {region_code: compute_kpis(region_code, as_of, start, end)}
+    region_total, rows = compute_kpis_and_region_breakdown(region_code, as_of, start, end)
+    breakdown = {entry["key"]: entry for entry in rows}
+    total = {region_code: region_total}
     # A year's own businesses are all younger than a year: 12-month survival is measured
     # over every business opened by the cut-off date instead (D45).
-    for code, figures in survival_breakdown(region_code, as_of, Dimension.REGION).items():
+    survival_by_region, overall = survival_by_region_and_total(region_code, as_of)
+    for code, figures in survival_by_region.items():
         # A city with businesses from earlier years but nothing in this one still has them.
         entry = breakdown.setdefault(code, {"key": code, **empty_figures(as_of)})
         entry["survival"] = {
             **entry["survival"],
             **{name: figures[name] for name in SURVIVAL_RATES},
         }
-    overall = survival_breakdown(region_code, as_of, None)[None]
     total[region_code]["survival"] = {
         **total[region_code]["survival"],
         **{name: overall[name] for name in SURVIVAL_RATES},
