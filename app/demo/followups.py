@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 
 from app.auth.models import User
 from app.auth.passwords import hash_password
-from app.businesses.models import Business
+from app.businesses.models import Business, Observation
 from app.core.dates import add_months
 from app.core.db import utcnow
 from app.core.errors import DomainError
@@ -187,18 +187,24 @@ def _work_the_queue(
     # Plain rows, not task objects: a million-founder demo has hundreds of thousands open,
     # and every completion walks the session's identity map. Only worked tasks are loaded.
     open_tasks = db.session.execute(
-        select(FollowupTask.id, FollowupTask.due_on)
+        select(FollowupTask.id, FollowupTask.due_on, FollowupTask.founder_id)
         .where(FollowupTask.status == TaskStatus.OPEN, FollowupTask.due_on <= day)
         .order_by(FollowupTask.due_on, FollowupTask.id)
     ).all()
     worked = 0
-    for task_id, due_on in open_tasks:
+    # One call a founder a day: two tasks of one business done the same day would give it
+    # two observations of that day (a business visit and a loan-usage visit, say).
+    called_today: set[int] = set()
+    for task_id, due_on, founder_id in open_tasks:
         chance = WORK_ON_DUE_DAY if due_on == day else WORK_LATER
-        if rng.random() >= chance:
+        if founder_id in called_today or rng.random() >= chance:
             continue
+        if _observed_on(founder_id, day):
+            continue  # the founder reported that day already: the call waits
         if worked == MAX_WORKED_PER_DAY:
             break
         worked += 1
+        called_today.add(founder_id)
         task = db.session.get(FollowupTask, task_id)
         if task.founder_id not in unreachable and rng.random() < UNREACHABLE_SHARE:
             unreachable.add(task.founder_id)
@@ -212,6 +218,18 @@ def _work_the_queue(
             misuse_found = True
         _complete(rng, worker, task, day, fund_usage_ok=fund_ok)
     return misuse_found
+
+
+def _observed_on(founder_id: int, day: date) -> bool:
+    """Whether a business of the founder has an observation of `day` (a completed visit
+    would add a second one of the same day)."""
+    found = db.session.scalar(
+        select(Observation.id)
+        .join(Business, Business.id == Observation.business_id)
+        .where(Business.founder_id == founder_id, Observation.observed_on == day)
+        .limit(1)
+    )
+    return found is not None
 
 
 def _attempt(worker: User, task: FollowupTask, day: date) -> None:
