@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_login import current_user
 
 from app.auth.operations import set_preferred_locale
@@ -49,7 +50,12 @@ def dashboard() -> Any:
     if is_valid:
         as_of = form.as_of.data or today_in_china()
         data = build_dashboard(
-            form.region_code.data, as_of, form["from"].data, form.to.data, form.chosen_breakdown
+            form.region_code.data,
+            as_of,
+            form["from"].data,
+            form.to.data,
+            form.chosen_breakdown,
+            locale=str(get_locale()),
         )
         region_code = form.region_code.data
         progress = target_progress(

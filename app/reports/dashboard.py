@@ -147,11 +147,14 @@ def build_dashboard(
     start: date | None = None,
     end: date | None = None,
     breakdown_by: Dimension | None = None,
+    *,
+    locale: str,
 ) -> DashboardData:
     """Gather the dashboard's figures for the region as of `as_of` (period optional),
-    computed at most a few minutes ago (reports.page_figures)."""
+    computed at most a few minutes ago (reports.page_figures) for a viewer reading
+    `locale` (the language the breakdown's labels are in)."""
     breakdown_by = breakdown_by or default_breakdown(region_code)
-    figures = dashboard_figures(region_code, as_of, start, end, breakdown_by)
+    figures = dashboard_figures(region_code, as_of, start, end, breakdown_by, locale)
     return DashboardData(
         region_code=region_code,
         as_of=as_of,

@@ -5,7 +5,8 @@ each compute KPIs over every record of a region: 0.2–1 s a view for a province
 founders, seconds at a million. Staff keep these pages open and reload them all day, while
 a region's figures move by a few records a minute; computing them on every view took most
 of the servers' CPU under load (docs/performance.md, "Load test"). So each is computed once
-per process for its arguments (region, day, period, language for a chart) and kept for
+per process for its arguments (region, day, period, and the language where labels are
+drawn in: the dashboard's breakdown, a chart) and kept for
 `CACHE_DEFAULT_TIMEOUT` seconds (300 by default; `PAGE_FIGURES_SECONDS`).
 
 What must be exact the moment it is asked stays live: `GET /api/v1/kpis`, the list behind
@@ -43,8 +44,11 @@ def dashboard_figures(
     start: date | None,
     end: date | None,
     breakdown_by: Dimension,
+    locale: str,
 ) -> dict[str, Any]:
-    """The dashboard's KPIs, re-employment and breakdown, and when they were computed."""
+    """The dashboard's KPIs, re-employment and breakdown, and when they were computed. The
+    language is part of the key: the breakdown's labels (target groups, "with a loan",
+    months) are translated as they are computed."""
     return {
         "kpis": compute_kpis(region_code, as_of, start, end),
         "reemployment": compute_reemployment(region_code, as_of, start, end),

@@ -61,19 +61,21 @@ def _sign_in(app: Flask, role: str = "staff", region: str = HAIKOU) -> Any:
 
 def test_dashboard_figures_are_computed_once_per_key_until_they_expire(memo):
     make_business(make_founder(region_code=HAIKOU), opened_on=date(2026, 2, 1))
-    first = dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP)
+    first = dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP, "en")
     assert _operating(first) == 1
 
     make_business(make_founder(region_code=HAIKOU), opened_on=date(2026, 2, 1))
-    again = dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP)
+    again = dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP, "en")
 
     assert _operating(again) == 1  # the memoised answer
     assert again["computed_at"] == first["computed_at"]
     assert compute_kpis(HAIKOU, D)["jobs"]["operating"] == 2  # the engine itself is live
     # Another day, period or breakdown is another key, computed now.
-    assert _operating(dashboard_figures(HAIKOU, D, date(2026, 1, 1), None, Dimension.MONTH)) == 2
+    assert (
+        _operating(dashboard_figures(HAIKOU, D, date(2026, 1, 1), None, Dimension.MONTH, "en")) == 2
+    )
     cache.clear()  # what the timeout does
-    assert _operating(dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP)) == 2
+    assert _operating(dashboard_figures(HAIKOU, D, None, None, Dimension.TARGET_GROUP, "en")) == 2
 
 
 def test_year_actuals_and_library_outcomes_are_memoised(memo, monkeypatch):
@@ -169,3 +171,18 @@ def test_a_chart_is_memoised_per_language(memo, monkeypatch):
     assert "Business survival" not in chinese  # each language its own drawing
     assert again == english
     assert [args[0] for args in drawn] == ["survival", "survival"]  # the reload was kept
+
+
+def test_the_dashboards_breakdown_labels_follow_the_viewers_language(memo):
+    """The breakdown's labels (target groups, "with a loan") are drawn in the language of
+    the request that computed them: the memo is per language, as the charts' is."""
+    make_business(make_founder(region_code=HAIKOU), opened_on=date(2026, 2, 1))
+    client = _sign_in(memo)
+    url = f"/?region_code={HAIKOU}&as_of={D}&by=loan"
+
+    chinese = client.get(url).get_data(as_text=True)
+    assert client.post("/language", data={"locale": "en", "next": "/"}).status_code == 302
+    english = client.get(url).get_data(as_text=True)
+
+    assert "Without a loan" not in chinese
+    assert "Without a loan" in english
