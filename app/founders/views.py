@@ -58,7 +58,6 @@ from app.founders.rules import FOUNDER_FIELDS
 from app.incubation.queries import first_residency_on, list_residencies_of_founder
 from app.integrity.queries import get_integrity_standing
 from app.library.queries import list_adoptions_of_founder
-from app.loans.queries import first_disbursed_on
 from app.regions.queries import region_choices_in_scope
 from app.training.queries import list_enrollments_of_founder
 
@@ -154,7 +153,7 @@ def _founder_story(founder: Founder) -> dict[str, Any]:
     residencies = list_residencies_of_founder(current_user, founder.id)
     # The milestones are the founder's, whichever region their businesses are in.
     opened_on, incubated_on = first_opened_on(founder.id), first_residency_on(founder.id)
-    disbursed_on = first_disbursed_on(founder.id)
+    disbursed_on = founder.borrower_since  # the first loan paid out (D52)
     followed_up_on = first_year_followup_on(founder.id)
     journey = build_journey(
         founder,

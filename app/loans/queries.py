@@ -286,10 +286,3 @@ def next_installment(loan: Loan) -> LoanInstallment | None:
 def reversal_alias() -> Any:
     """An alias of repayment for joining a payment to its reversal."""
     return aliased(Repayment)
-
-
-def first_disbursed_on(founder_id: int) -> Any:
-    """The day the founder's first loan was paid out (the journey's "loan" milestone)."""
-    return db.session.scalar(
-        select(func.min(Loan.disbursed_on)).where(Loan.founder_id == founder_id)
-    )
